@@ -1,0 +1,110 @@
+"""toolwire: incremental, chunk-invariant parsing of LLM tool-calling output streams.
+
+``toolwire.parser(format)`` returns a sans-IO push parser: ``feed(chunk)`` and
+``close()`` return typed events (see ``toolwire.events``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from .driver import DEFAULT_MAX_HOLDBACK, StreamParser
+from .errors import ErrorCode, ParseError
+from .events import (
+    Error,
+    Event,
+    Finish,
+    ProviderToolCall,
+    ReasoningDelta,
+    ReasoningEnd,
+    ReasoningStart,
+    TextDelta,
+    TextEnd,
+    TextStart,
+    ToolCall,
+    ToolCallDelta,
+    ToolCallStart,
+)
+from .json_engine import DEFAULT_MAX_DEPTH, DEFAULT_MAX_SIZE
+from .registry import FormatInfo, compiled, format_info, format_names
+
+__all__ = [
+    "DEFAULT_MAX_DEPTH",
+    "DEFAULT_MAX_HOLDBACK",
+    "DEFAULT_MAX_SIZE",
+    "Error",
+    "ErrorCode",
+    "Event",
+    "Finish",
+    "FormatInfo",
+    "ParseError",
+    "Parser",
+    "ProviderToolCall",
+    "ReasoningDelta",
+    "ReasoningEnd",
+    "ReasoningStart",
+    "TextDelta",
+    "TextEnd",
+    "TextStart",
+    "ToolCall",
+    "ToolCallDelta",
+    "ToolCallStart",
+    "format_info",
+    "formats",
+    "parse",
+    "parser",
+]
+
+__version__ = "0.1.0"
+
+Parser = StreamParser
+"""The push parser type returned by ``parser()``."""
+
+
+def formats() -> list[str]:
+    """The format ids ``parser()`` accepts."""
+    return format_names()
+
+
+def parser(
+    format: str,
+    *,
+    tools: Sequence[Mapping[str, Any]] | None = None,
+    generation_prompt: str | None = None,
+    strict: bool = False,
+    max_depth: int = DEFAULT_MAX_DEPTH,
+    max_argument_size: int = DEFAULT_MAX_SIZE,
+    max_holdback: int = DEFAULT_MAX_HOLDBACK,
+) -> Parser:
+    """A new push parser for ``format``.
+
+    ``tools``: the OpenAI-style tool list (formats that type raw values by schema use
+    it).  ``generation_prompt``: the tail of the prompt the model continues; the
+    parser starts in the state it leaves and emits nothing for it.  ``strict``: raise
+    ``ParseError`` at the first error instead of emitting ``error`` events.  Limits:
+    nesting depth, argument size (characters) and hold-back (characters); exceeding
+    one is a ``limit_exceeded`` error.
+    """
+    del tools  # no format shipped so far types raw values by schema
+    return StreamParser(
+        compiled(format),
+        strict=strict,
+        generation_prompt=generation_prompt,
+        max_depth=max_depth,
+        max_argument_size=max_argument_size,
+        max_holdback=max_holdback,
+    )
+
+
+def parse(data: str | bytes | Iterable[str | bytes], format: str, **options: Any) -> list[Event]:
+    """All events of a whole text, or of an iterable of chunks, including ``close()``."""
+    p = parser(format, **options)
+    events: list[Event] = []
+    if isinstance(data, str | bytes):
+        events.extend(p.feed(data))
+    else:
+        for chunk in data:
+            events.extend(p.feed(chunk))
+    events.extend(p.close())
+    return events

@@ -1,0 +1,572 @@
+"""The incremental lexer and LALR driver shared by every model-native format.
+
+Theory of operation
+-------------------
+Chunks go into one buffer that holds only what cannot be decided yet.  The lexer
+looks up the LALR parser's current state (``LexState``, precomputed per state by
+``grammar.py``) and then:
+
+* if the state accepts an island (a call's JSON body), the text goes to the island's
+  sub-parser until it reports the completing character;
+* otherwise it searches for the next character where an acceptable delimiter could
+  start.  Everything before it is content, emitted at once as a delta.  At that
+  character either a delimiter matches (its token goes to the LALR parser, which
+  moves to the next state), or the rest of the buffer is a proper prefix of a
+  delimiter (held back: the only text ever kept), or it is content too and the
+  search goes on from the next character.
+
+Content reaches the LALR parser as one summary token per run, never as text; the
+parser's own tree building is switched off, so memory is bounded by the hold-back
+and the largest open call, never by the stream.
+
+Positions come from one ``LineCounter`` fed the consumed text in order.  Island text
+is counted when the island ends (the island keeps it anyway), which keeps the
+per-chunk cost of a streaming argument to a few attribute operations.
+
+Errors (lenient mode) become ``Error`` events; the driver then skips to the format's
+next resynchronisation delimiter and restarts the LALR parser there.  In strict mode
+the first error raises ``ParseError`` and poisons the parser.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lark import Token
+from lark.exceptions import UnexpectedInput
+from lark.parsers.lalr_interactive_parser import InteractiveParser
+from lark.parsers.lalr_parser_state import ParseConf, ParserState
+
+from .decoding import InvalidBytes, Utf8Decoder
+from .delimiters import Delimiter
+from .errors import ErrorCode, ParseError
+from .events import (
+    Error,
+    Event,
+    Finish,
+    ReasoningEnd,
+    ReasoningStart,
+    TextEnd,
+    TextStart,
+    ToolCallStart,
+    reasoning_delta,
+    text_delta,
+)
+from .grammar import CompiledGrammar, LexState
+from .islands import CallError, JsonCallBody
+from .json_engine import DEFAULT_MAX_DEPTH, DEFAULT_MAX_SIZE, JsonSyntaxError
+from .positions import LineCounter
+
+__all__ = ["DEFAULT_MAX_HOLDBACK", "StreamParser"]
+
+DEFAULT_MAX_HOLDBACK = 1024
+"""Longest text kept back as a possible delimiter (characters).  Literal delimiters
+are far shorter; the limit bounds pattern delimiters such as ``<tool_call name="...">``
+whose attribute could otherwise grow without end."""
+
+
+class StreamParser:
+    """``feed(chunk) -> events`` / ``close() -> events`` for one grammar-defined format."""
+
+    def __init__(
+        self,
+        grammar: CompiledGrammar,
+        *,
+        strict: bool = False,
+        generation_prompt: str | None = None,
+        max_depth: int = DEFAULT_MAX_DEPTH,
+        max_argument_size: int = DEFAULT_MAX_SIZE,
+        max_holdback: int = DEFAULT_MAX_HOLDBACK,
+    ) -> None:
+        self._g = grammar
+        self._states = grammar.states
+        self._conf = ParseConf(grammar.parse_table, grammar.rule_callbacks, "start")
+        self.strict = strict
+        self.max_depth = max_depth
+        self.max_argument_size = max_argument_size
+        self.max_holdback = max_holdback
+        self._ip = self._new_lalr()
+        self._buf = ""
+        self._pos = LineCounter()
+        self._received = 0
+        self._block: tuple[str, int] | None = None
+        self._next_block = 0
+        self._run = False
+        self._island: JsonCallBody | None = None
+        self._island_term = ""
+        self._island_offset = 0
+        self._call: tuple[int, str, str | None, int, bool] | None = None
+        self._calls = 0
+        self._completed = 0
+        self._recovering = False
+        self._failed: ParseError | None = None
+        self._closed = False
+        self._decoder: Utf8Decoder | None = None
+        if generation_prompt:
+            self._prime(generation_prompt)
+
+    # -- public ------------------------------------------------------------------
+
+    def feed(self, chunk: str | bytes) -> list[Event]:
+        """Events for this chunk.  ``bytes`` are decoded as UTF-8 incrementally."""
+        if self._failed is not None:
+            raise self._failed
+        if self._closed:
+            raise ValueError("feed() after close()")
+        out: list[Event] = []
+        if isinstance(chunk, str):
+            self._received += len(chunk)
+            self._buf = self._buf + chunk if self._buf else chunk
+            self._guard(out, False)
+        else:
+            self._feed_bytes(bytes(chunk), out, False)
+        return out
+
+    def close(self) -> list[Event]:
+        """End of input: flush what was held back, report truncation, finish."""
+        if self._failed is not None:
+            raise self._failed
+        if self._closed:
+            return []
+        self._closed = True
+        out: list[Event] = []
+        if self._decoder is not None:
+            self._feed_bytes(b"", out, True)
+        self._guard(out, True)
+        self._guard_end(out)
+        return out
+
+    @property
+    def offset(self) -> int:
+        """Characters received so far."""
+        return self._received
+
+    # -- input -------------------------------------------------------------------
+
+    def _feed_bytes(self, data: bytes, out: list[Event], final: bool) -> None:
+        if self._decoder is None:
+            self._decoder = Utf8Decoder()
+        for piece in self._decoder.decode(data, final):
+            if isinstance(piece, str):
+                self._received += len(piece)
+                self._buf = self._buf + piece if self._buf else piece
+                self._guard(out, False)
+            else:
+                self._invalid_bytes(piece, out)
+
+    def _invalid_bytes(self, bad: InvalidBytes, out: list[Event]) -> None:
+        # What was held can no longer be continued by the bytes that follow it.
+        self._guard(out, True)
+        if self._island is not None:
+            self._abort_island()
+            self._recover(out)
+        offset = self._received
+        self._error(
+            out,
+            ErrorCode.INVALID_UTF8,
+            f"invalid UTF-8 bytes {bad.data!r} ({bad.reason})",
+            offset,
+        )
+
+    def _guard(self, out: list[Event], final: bool) -> None:
+        """Run the lexer; nothing but ParseError may escape."""
+        try:
+            self._process(out, final)
+        except ParseError as exc:
+            exc.events = out[:]
+            self._failed = exc
+            raise
+        except (RecursionError, MemoryError):  # pragma: no cover - resource exhaustion
+            raise
+        except Exception as exc:  # pragma: no cover - a bug; never let it escape raw
+            raise ParseError(
+                ErrorCode.INTERNAL_ERROR, f"internal error: {exc!r}", offset=self._pos.offset
+            ) from exc
+
+    def _guard_end(self, out: list[Event]) -> None:
+        try:
+            self._end(out)
+        except ParseError as exc:
+            exc.events = out[:]
+            self._failed = exc
+            raise
+
+    # -- the lexer loop ------------------------------------------------------------
+
+    def _process(self, out: list[Event], final: bool) -> None:
+        buf = self._buf
+        n = len(buf)
+        i = 0
+        while i < n:
+            if self._island is not None:
+                i = self._feed_island(buf, i, n, out)
+                continue
+            if self._recovering:
+                i = self._resync(buf, i, n, final, out)
+                if self._recovering:
+                    break
+                continue
+            ls = self._states[self._ip.parser_state.position]
+            if ls.island is not None:
+                self._open_island(ls.island)
+                continue
+            # Find where content stops: a delimiter, a held prefix, or the end.
+            p = n
+            verdict: tuple[Delimiter, int] | str | None = None
+            find = ls.find
+            if find is not None:
+                j = i
+                while True:
+                    m = find(buf, j)
+                    if m is None:
+                        p = n
+                        break
+                    p = m.start()
+                    verdict = self._candidate(ls, buf, p, n, final)
+                    if verdict is not None:
+                        break
+                    j = p + 1
+            if i < p:
+                bad = self._content(ls, buf, i, p, out)
+                if bad >= 0:
+                    i = bad
+                    continue
+                i = p
+            if verdict is None or verdict == "hold":
+                break
+            if verdict == "limit":
+                self._error(
+                    out,
+                    ErrorCode.LIMIT_EXCEEDED,
+                    f"possible delimiter longer than {self.max_holdback} characters",
+                    self._pos.offset,
+                    buf[p:],
+                )
+                self._recover(out)
+                continue
+            assert not isinstance(verdict, str)
+            i = self._delimiter(ls, verdict[0], buf, p, verdict[1], out)
+        self._buf = buf[i:] if i < n else ""
+
+    def _candidate(
+        self, ls: LexState, buf: str, p: int, n: int, final: bool
+    ) -> tuple[Delimiter, int] | str | None:
+        """At a possible delimiter start: (delimiter, end), "hold", "limit" or None."""
+        limit = p + self.max_holdback
+        best: tuple[Delimiter, int] | None = None
+        for d in ls.delimiters + ls.strays:
+            m = d.match(buf, p, limit)
+            if m is not None and (best is None or m.end() > best[1]):
+                best = (d, m.end())
+        if best is not None:
+            if best[1] == n and not final and self._may_grow(ls, buf, p, n):
+                return "hold"
+            return best
+        window = min(n, limit + 1)
+        viable = any(d.prefix(buf, p, window) for d in ls.delimiters + ls.strays)
+        if not viable:
+            return None
+        if window > limit:
+            return "limit"
+        if window == n and not final:
+            return "hold"
+        return None
+
+    def _may_grow(self, ls: LexState, buf: str, p: int, n: int) -> bool:
+        for d in ls.delimiters + ls.strays:
+            if d.prefix(buf, p, n):
+                m = d.match(buf, p)
+                if m is None or m.end() != n:
+                    return True
+        return False
+
+    # -- content, delimiters, blocks -------------------------------------------------
+
+    def _content(self, ls: LexState, buf: str, i: int, p: int, out: list[Event]) -> int:
+        """Deliver buf[i:p] as content; -1, or the index of an offending character
+        (after reporting it and entering recovery)."""
+        spec = ls.content_spec
+        if spec is None or (spec.kind == "layout" and not ls.layout_ok(buf, i, p)):  # type: ignore[misc]
+            bad = i
+            if spec is not None and ls.layout_ok is not None:
+                while bad < p and ls.layout_ok(buf, bad, bad + 1):
+                    bad += 1
+            self._consume(buf, i, bad)
+            expected = ", ".join(self._g.describe(t) for t in ls.expected)
+            self._error(
+                out,
+                ErrorCode.UNEXPECTED_TEXT,
+                f"unexpected text {buf[bad:bad + 20]!r} (expected {expected})",
+                self._pos.offset,
+                buf[bad:],
+            )
+            self._recover(out)
+            return bad
+        if not self._run:
+            self._run = True
+            self._ip.feed_token(Token(ls.content, ""))  # type: ignore[arg-type]
+        text = buf[i:p]
+        if spec.kind != "layout":
+            block = self._block
+            if block is None or block[0] != spec.kind:
+                self._end_block(out)
+                block = self._block = (spec.kind, self._next_block)
+                self._next_block += 1
+                out.append(
+                    TextStart(id=block[1]) if spec.kind == "text" else ReasoningStart(id=block[1])
+                )
+            if spec.kind == "text":
+                out.append(text_delta(block[1], text))
+            else:
+                out.append(reasoning_delta(block[1], text))
+        self._pos.advance(text)
+        return -1
+
+    def _end_block(self, out: list[Event]) -> None:
+        block = self._block
+        if block is not None:
+            self._block = None
+            out.append(TextEnd(id=block[1]) if block[0] == "text" else ReasoningEnd(id=block[1]))
+
+    def _delimiter(
+        self, ls: LexState, d: Delimiter, buf: str, p: int, end: int, out: list[Event]
+    ) -> int:
+        """Handle the delimiter buf[p:end]; returns where lexing goes on."""
+        self._end_block(out)
+        self._run = False
+        text = buf[p:end]
+        spec = self._g.spec
+        if d not in ls.delimiters:
+            self._error(
+                out,
+                ErrorCode.UNEXPECTED_TAG,
+                f"unexpected {text!r} (expected "
+                + ", ".join(self._g.describe(t) for t in ls.expected)
+                + ")",
+                self._pos.offset,
+                buf[p:],
+            )
+            if d.name in spec.resync_before:
+                self._reset()
+                return p
+            self._pos.advance(text)
+            if d.name in spec.resync_after:
+                self._reset()
+            return end
+        try:
+            self._ip.feed_token(Token(d.name, text))  # type: ignore[arg-type]
+        except UnexpectedInput:
+            # LALR lookahead merging can list a terminal the stack then rejects.
+            self._error(out, ErrorCode.UNEXPECTED_TAG, f"unexpected {text!r}", self._pos.offset, buf[p:])
+            self._pos.advance(text)
+            self._recover(out)
+            return end
+        opener = spec.call_openers.get(d.name)
+        if opener is not None:
+            name = opener(text)
+            index = self._calls
+            self._calls += 1
+            call_id = f"call_{index}"
+            started = name is not None
+            self._call = (index, call_id, name, self._pos.offset, started)
+            if started:
+                out.append(ToolCallStart(index=index, id=call_id, name=name))
+        self._pos.advance(text)
+        return end
+
+    def _consume(self, buf: str, i: int, j: int) -> None:
+        if j > i:
+            self._pos.advance(buf[i:j])
+
+    # -- islands -----------------------------------------------------------------
+
+    def _open_island(self, term: str) -> None:
+        call = self._call
+        if call is None:
+            index = self._calls
+            self._calls += 1
+            call = (index, f"call_{index}", None, self._pos.offset, False)
+        self._call = None
+        index, call_id, name, start, started = call
+        mode = "arguments" if name is not None else self._g.spec.envelope
+        self._island = JsonCallBody(
+            mode,
+            index=index,
+            call_id=call_id,
+            name=name,
+            span_start=start,
+            started=started,
+            max_depth=self.max_depth,
+            max_size=self.max_argument_size,
+        )
+        self._island_term = term
+        self._island_offset = self._pos.offset
+        self._run = False
+
+    def _feed_island(self, buf: str, i: int, n: int, out: list[Event]) -> int:
+        isl = self._island
+        assert isl is not None
+        try:
+            done = isl.feed(buf, i, n, out)
+        except JsonSyntaxError as exc:
+            self._pos.advance(isl.scanner.raw())
+            self._consume(buf, i, exc.index)
+            code = exc.code
+            self._island = None
+            self._error(
+                out,
+                code,
+                f"{'invalid JSON in tool call' if code == 'invalid_json' else 'tool call'}: "
+                f"{exc.message}",
+                self._pos.offset,
+                buf[exc.index :],
+            )
+            self._recover(out)
+            return exc.index
+        if done < 0:
+            return n
+        self._finish_island(out, buf, done)
+        return done
+
+    def _finish_island(self, out: list[Event], buf: str, done: int) -> None:
+        isl = self._island
+        assert isl is not None
+        self._island = None
+        self._pos.advance(isl.scanner.raw())
+        try:
+            call = isl.complete(self._pos.offset)
+        except CallError as exc:
+            self._error(
+                out, exc.code, exc.message, self._island_offset + exc.raw_offset, buf[done:]
+            )
+            self._recover(out)
+            return
+        except JsonSyntaxError as exc:
+            self._error(
+                out,
+                exc.code,
+                exc.message,
+                self._island_offset + isl.scanner.value_start,
+                buf[done:],
+            )
+            self._recover(out)
+            return
+        self._completed += 1
+        out.append(call)
+        self._ip.feed_token(Token(self._island_term, ""))  # type: ignore[arg-type]
+
+    def _abort_island(self) -> None:
+        isl = self._island
+        if isl is not None:
+            self._pos.advance(isl.scanner.raw())
+            self._island = None
+
+    # -- errors and recovery ---------------------------------------------------------
+
+    def _error(
+        self, out: list[Event], code: str, message: str, offset: int, pending: str = ""
+    ) -> None:
+        line, column = self._pos.locate(offset, pending)
+        full = f"{message} at line {line} column {column}"
+        if self.strict:
+            raise ParseError(str(code), full, offset=offset, line=line, column=column)
+        out.append(Error(code=str(code), message=full, offset=offset, line=line, column=column))
+
+    def _recover(self, out: list[Event]) -> None:
+        """Drop the broken structure and skip to the next resync delimiter."""
+        self._end_block(out)
+        self._island = None
+        self._call = None
+        self._run = False
+        self._recovering = True
+
+    def _reset(self) -> None:
+        self._ip = self._new_lalr()
+        self._run = False
+        self._recovering = False
+        self._call = None
+
+    def _resync(self, buf: str, i: int, n: int, final: bool, out: list[Event]) -> int:
+        """Skip to the next resync delimiter; returns where lexing goes on."""
+        g = self._g
+        find = g.resync_find
+        j = i
+        while find is not None:
+            m = find(buf, j)
+            if m is None:
+                break
+            p = m.start()
+            for d in g.resync_delimiters:
+                mm = d.match(buf, p, p + self.max_holdback)
+                if mm is not None:
+                    self._consume(buf, i, p)
+                    self._reset()
+                    if d.name in g.spec.resync_before:
+                        return p
+                    self._pos.advance(buf[p : mm.end()])
+                    return mm.end()
+            if not final and any(
+                d.prefix(buf, p, n) for d in g.resync_delimiters
+            ) and n - p <= self.max_holdback:
+                self._consume(buf, i, p)
+                return p
+            j = p + 1
+        self._consume(buf, i, n)
+        return n
+
+    def _end(self, out: list[Event]) -> None:
+        isl = self._island
+        if isl is not None:
+            if isl.scanner.finish():
+                self._finish_island(out, "", 0)
+            else:
+                self._pos.advance(isl.scanner.raw())
+                self._island = None
+                self._error(
+                    out,
+                    ErrorCode.TRUNCATED,
+                    f"the input ended inside a tool call's arguments (expected "
+                    f"{isl.scanner.expected()})",
+                    self._pos.offset,
+                )
+                return
+        self._end_block(out)
+        if self._recovering:
+            out.append(Finish(reason="tool_calls" if self._completed else "stop"))
+            return
+        ls = self._states[self._ip.parser_state.position]
+        if not ls.accepts_end:
+            expected = ", ".join(self._g.describe(t) for t in ls.expected)
+            self._error(
+                out,
+                ErrorCode.TRUNCATED,
+                f"the input ended inside a block (expected {expected})",
+                self._pos.offset,
+            )
+            return
+        self._ip.feed_eof(Token("$END", ""))
+        out.append(Finish(reason="tool_calls" if self._completed else "stop"))
+
+    # -- setup ---------------------------------------------------------------------
+
+    def _new_lalr(self) -> InteractiveParser:
+        state: ParserState[Any] = ParserState(self._conf, None)  # type: ignore[arg-type]
+        return InteractiveParser(None, state, None)  # type: ignore[arg-type]
+
+    def _prime(self, prompt: str) -> None:
+        """Run the prompt's tail through the parser silently: the output starts in the
+        state it leaves (e.g. inside reasoning), and offsets count the output only."""
+        strict = self.strict
+        self.strict = False
+        self._buf = prompt
+        self._process([], False)
+        self.strict = strict
+        self._buf = ""
+        self._island = None
+        self._call = None
+        self._recovering = False
+        self._block = None
+        self._run = False
+        self._pos = LineCounter()
+        self._next_block = 0
+        self._calls = 0

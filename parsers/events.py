@@ -1,0 +1,203 @@
+"""The event vocabulary: what every parser emits, whatever the format or provider.
+
+Events are frozen, slotted, keyword-only dataclasses under one base, built complete.
+Each has ``to_json()`` whose ``type`` is the snake_case name used by the CLI's
+``--jsonl`` output.
+
+Blocks (reasoning, text) are numbered in stream order: ``id`` is the block number,
+shared by the start, delta and end events of one block.  Tool calls carry ``index``
+(0-based position among the stream's calls) and ``id`` (the provider's call id, or a
+deterministic ``call_<index>`` where the format has none).
+
+Offsets (``span``, ``Error.offset``) count characters of the decoded text for text
+formats and bytes of the raw body for provider streams.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any, ClassVar
+
+__all__ = [
+    "Error",
+    "Event",
+    "Finish",
+    "ProviderToolCall",
+    "ReasoningDelta",
+    "ReasoningEnd",
+    "ReasoningStart",
+    "TextDelta",
+    "TextEnd",
+    "TextStart",
+    "ToolCall",
+    "ToolCallDelta",
+    "ToolCallStart",
+]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Event:
+    """Base of every event; ``type`` is the snake_case name in JSON output."""
+
+    type: ClassVar[str] = "event"
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-serialisable dict: ``{"type": ..., <fields>}``."""
+        out: dict[str, Any] = {"type": self.type}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            out[f.name] = list(value) if isinstance(value, tuple) else value
+        return out
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReasoningStart(Event):
+    type: ClassVar[str] = "reasoning_start"
+    id: int
+    """Block number in the stream (0-based, shared with text blocks)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReasoningDelta(Event):
+    type: ClassVar[str] = "reasoning_delta"
+    id: int
+    """Block number of the reasoning block this text belongs to."""
+    text: str
+    """Reasoning text, verbatim."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReasoningEnd(Event):
+    type: ClassVar[str] = "reasoning_end"
+    id: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TextStart(Event):
+    type: ClassVar[str] = "text_start"
+    id: int
+    """Block number in the stream (0-based, shared with reasoning blocks)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TextDelta(Event):
+    type: ClassVar[str] = "text_delta"
+    id: int
+    text: str
+    """Visible text, verbatim."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TextEnd(Event):
+    type: ClassVar[str] = "text_end"
+    id: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ToolCallStart(Event):
+    type: ClassVar[str] = "tool_call_start"
+    index: int
+    """Position of the call among the stream's calls (0-based)."""
+    id: str
+    """The call id: the provider's, or ``call_<index>`` where the format has none."""
+    name: str | None
+    """The tool name, or None when it is not known yet (it arrives later)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ToolCallDelta(Event):
+    type: ClassVar[str] = "tool_call_delta"
+    index: int
+    id: str
+    text: str
+    """Raw argument text as it arrived; the deltas of a call concatenate to its ``raw``."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ToolCall(Event):
+    type: ClassVar[str] = "tool_call"
+    index: int
+    id: str
+    name: str | None
+    """The tool name; None only for a bare-arguments call whose format gives no name."""
+    arguments: Any
+    """The parsed arguments (a dict for every format shipped)."""
+    raw: str
+    """The argument text exactly as the model wrote it."""
+    span: tuple[int, int]
+    """[start, end) offsets of the call in the input; ``end`` is just past the
+    character that completed it."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProviderToolCall(Event):
+    type: ClassVar[str] = "provider_tool_call"
+    index: int
+    id: str
+    name: str | None
+    arguments: Any
+    """A tool the provider runs itself (web search, code execution): never for the client."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Finish(Event):
+    type: ClassVar[str] = "finish"
+    reason: str
+    """Normalised: stop, length, tool_calls, content_filter, error or other."""
+    raw_reason: str | None = None
+    """The source's own finish value, where it gives one."""
+    usage: dict[str, Any] | None = None
+    """The source's usage object as it stood at the end, or None."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Error(Event):
+    type: ClassVar[str] = "error"
+    code: str
+    """One of the codes in ``toolwire.ErrorCode``."""
+    message: str
+    offset: int | None
+    """0-based offset of the offending character (None when unknown)."""
+    line: int | None
+    """1-based line of the offending character."""
+    column: int | None
+    """1-based column of the offending character."""
+
+
+# Hot-path constructors.  A frozen dataclass's generated __init__ goes through
+# object.__setattr__ for every field (about twice the cost of a plain slotted class in
+# CPython 3.11); setting the slots through their member descriptors gives the same
+# immutable value at the plain cost.  Used only where one event per chunk is built.
+_new = object.__new__
+_set_delta_index = ToolCallDelta.index.__set__  # type: ignore[attr-defined]
+_set_delta_id = ToolCallDelta.id.__set__  # type: ignore[attr-defined]
+_set_delta_text = ToolCallDelta.text.__set__  # type: ignore[attr-defined]
+_set_text_id = TextDelta.id.__set__  # type: ignore[attr-defined]
+_set_text_text = TextDelta.text.__set__  # type: ignore[attr-defined]
+_set_reasoning_id = ReasoningDelta.id.__set__  # type: ignore[attr-defined]
+_set_reasoning_text = ReasoningDelta.text.__set__  # type: ignore[attr-defined]
+
+
+def tool_call_delta(index: int, id: str, text: str) -> ToolCallDelta:
+    """Build a ToolCallDelta at the cost of a plain slotted object."""
+    event: ToolCallDelta = _new(ToolCallDelta)
+    _set_delta_index(event, index)
+    _set_delta_id(event, id)
+    _set_delta_text(event, text)
+    return event
+
+
+def text_delta(id: int, text: str) -> TextDelta:
+    """Build a TextDelta at the cost of a plain slotted object."""
+    event: TextDelta = _new(TextDelta)
+    _set_text_id(event, id)
+    _set_text_text(event, text)
+    return event
+
+
+def reasoning_delta(id: int, text: str) -> ReasoningDelta:
+    """Build a ReasoningDelta at the cost of a plain slotted object."""
+    event: ReasoningDelta = _new(ReasoningDelta)
+    _set_reasoning_id(event, id)
+    _set_reasoning_text(event, text)
+    return event

@@ -1,0 +1,186 @@
+"""A format = a Lark grammar + a small mapping; this module compiles the pair.
+
+The grammar (``grammars/<name>.lark``, loaded as a package resource) defines the
+structure.  Its terminals are of three kinds, named by the format's ``FormatSpec``:
+
+* **content** terminals (``%declare``d): text streamed out as deltas, or layout
+  (whitespace that must match a pattern and is dropped);
+* **island** terminals (``%declare``d): a span handed to a sub-parser that says where
+  it ends (the JSON engine);
+* **delimiters**: every other terminal, a literal or a short pattern.
+
+For every LALR state we precompute what the incremental lexer needs: the delimiters
+acceptable there, the content or island terminal acceptable there, one regex that
+finds the next character where any of them could start, and which stray delimiters
+are errors rather than text.  Lark's parse table gives the acceptable terminals of a
+state; the lexer never calls ``accepts()`` on the hot path.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any, Literal
+
+from lark import Lark
+
+from .delimiters import Delimiter, first_char_regex
+
+__all__ = ["CompiledGrammar", "ContentSpec", "FormatSpec", "LexState"]
+
+ContentKind = Literal["text", "reasoning", "layout"]
+
+
+@dataclass(frozen=True)
+class ContentSpec:
+    """How one content terminal is treated."""
+
+    kind: ContentKind
+    """``text`` and ``reasoning`` become blocks of deltas; ``layout`` is dropped."""
+    allowed: str | None = None
+    """For layout: regex of one allowed character (anything else is an error)."""
+    strict: bool = False
+    """True: delimiters of the format that are not acceptable here are reported as
+    ``unexpected_tag`` instead of being taken as text."""
+
+
+@dataclass(frozen=True)
+class FormatSpec:
+    """Everything a format adds to the core: its grammar file and this mapping."""
+
+    name: str
+    grammar: str
+    """File name in the ``toolwire.grammars`` package."""
+    description: str
+    models: str
+    """The model families the format covers (shown by ``toolwire formats``)."""
+    content: Mapping[str, ContentSpec]
+    islands: Mapping[str, str]
+    """Island terminal -> island kind (``json_call``)."""
+    call_openers: Mapping[str, Callable[[str], str | None]]
+    """Delimiter terminals that open a tool call -> function giving the tool name from
+    the delimiter's text (None when the name comes later)."""
+    envelope: Literal["arguments", "envelope", "auto"] = "arguments"
+    """How a JSON call body without a name from its delimiter is read."""
+    resync_before: frozenset[str] = frozenset()
+    """After an error, parsing restarts at the next of these delimiters (kept)."""
+    resync_after: frozenset[str] = frozenset()
+    """... or just after the next of these (consumed)."""
+    block_names: Mapping[str, str] = field(default_factory=dict)
+    """Human names of delimiters, for messages (``TOOL_OPEN`` -> ``<tool_call>``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class LexState:
+    """What the lexer needs in one LALR state."""
+
+    delimiters: tuple[Delimiter, ...]
+    """Acceptable delimiters."""
+    strays: tuple[Delimiter, ...]
+    """Delimiters recognised here only to be reported as errors (or to resync at)."""
+    find: Callable[[str, int], Any] | None
+    """``search(text, pos)`` for the next character where any of them may start."""
+    content: str | None
+    """The acceptable content terminal, if any."""
+    content_spec: ContentSpec | None
+    layout_ok: Callable[..., Any] | None
+    """For layout content: ``fullmatch`` of allowed text."""
+    island: str | None
+    """The acceptable island terminal, if any."""
+    accepts_end: bool
+    expected: tuple[str, ...]
+    """Acceptable terminal names, for messages."""
+
+
+class CompiledGrammar:
+    """A loaded format: the Lark LALR tables plus one LexState per parser state."""
+
+    def __init__(self, spec: FormatSpec) -> None:
+        self.spec = spec
+        text = resources.files("toolwire.grammars").joinpath(spec.grammar).read_text("utf-8")
+        self.lark = Lark(text, parser="lalr", lexer="contextual", start="start")
+        parser = self.lark.parser.parser.parser
+        self.parse_table = parser.parse_table
+        self.rules = parser.callbacks if hasattr(parser, "callbacks") else None
+        declared = set(spec.content) | set(spec.islands)
+        self.delimiters: dict[str, Delimiter] = {}
+        for term in self.lark.terminals:
+            if term.name in declared:
+                continue
+            pat = term.pattern
+            if pat.type == "str":
+                self.delimiters[term.name] = Delimiter.build(
+                    term.name, re.escape(pat.value), pat.value
+                )
+            else:
+                self.delimiters[term.name] = Delimiter.build(term.name, pat.to_regexp(), None)
+        self.resync_delimiters = tuple(
+            self.delimiters[n]
+            for n in sorted(spec.resync_before | spec.resync_after)
+        )
+        self.resync_find = _finder(self.resync_delimiters)
+        self.states: dict[int, LexState] = {
+            state: self._lex_state(actions) for state, actions in self.parse_table.states.items()
+        }
+        self.start_state: int = self.parse_table.start_states["start"]
+        self.end_state: int = self.parse_table.end_states["start"]
+        self.rule_callbacks = {rule: _drop for rule in self.lark.rules}
+
+    def _lex_state(self, actions: Mapping[str, Any]) -> LexState:
+        names = [t for t in actions if t.isupper() or t == "$END"]
+        delimiters = tuple(self.delimiters[n] for n in names if n in self.delimiters)
+        contents = [n for n in names if n in self.spec.content]
+        islands = [n for n in names if n in self.spec.islands]
+        if len(contents) > 1 or len(islands) > 1 or (contents and islands):
+            raise ValueError(
+                f"{self.spec.grammar}: a state accepts several content/island terminals "
+                f"({contents + islands}); the lexer could not tell them apart"
+            )
+        content = contents[0] if contents else None
+        cspec = self.spec.content[content] if content else None
+        strays: tuple[Delimiter, ...] = ()
+        if cspec is None or cspec.strict:
+            strays = tuple(d for n, d in self.delimiters.items() if n not in names)
+        layout_ok = None
+        if cspec is not None and cspec.kind == "layout":
+            allowed = cspec.allowed or r"[ \t\r\n]"
+            layout_ok = re.compile("(?:" + allowed + ")*").fullmatch
+        return LexState(
+            delimiters=delimiters,
+            strays=strays,
+            find=_finder(delimiters + strays),
+            content=content,
+            content_spec=cspec,
+            layout_ok=layout_ok,
+            island=islands[0] if islands else None,
+            accepts_end="$END" in names,
+            expected=tuple(sorted(names)),
+        )
+
+    def describe(self, terminal: str) -> str:
+        """A terminal as a user would write it."""
+        if terminal in self.spec.block_names:
+            return self.spec.block_names[terminal]
+        d = self.delimiters.get(terminal)
+        if d is not None and d.literal is not None:
+            return d.literal
+        if terminal == "$END":
+            return "end of input"
+        return terminal
+
+
+def _finder(delimiters: tuple[Delimiter, ...]) -> Callable[[str, int], Any] | None:
+    if not delimiters:
+        return None
+    firsts = dict.fromkeys(first_char_regex(d.pattern) for d in delimiters)
+    return re.compile("|".join(firsts)).search
+
+
+def _drop(children: Any) -> None:
+    """Rule callback: the driver maps terminals to events, so no tree is built and
+    memory stays bounded however long the stream is."""
+    return None
+
+

@@ -1,0 +1,167 @@
+"""The JSON body of one tool call: bare arguments, an envelope, or either.
+
+A format says how a call body reads (``FormatSpec.envelope``):
+
+* ``arguments`` — the body is the arguments object (the name came from a delimiter);
+* ``envelope`` — the body is ``{"name": STRING, "arguments": OBJECT}`` (``parameters``
+  accepted for ``arguments``), in any key order;
+* ``auto`` (the ``tags`` format) — decided by the body's first key, so that it is
+  known early enough to stream: a first key ``name``, ``arguments`` or ``parameters``
+  makes an envelope; any other first key (or ``{}``) a bare arguments object.
+
+Argument text is delivered as ``tool_call_delta`` events while it arrives, sliced out
+of the envelope without re-parsing, and ``tool_call_start`` precedes the first delta:
+it is emitted as soon as the name is known or the argument text begins.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal
+
+from .events import Event, ToolCall, ToolCallStart, tool_call_delta
+from .json_engine import JsonScanner
+
+__all__ = ["CallError", "JsonCallBody"]
+
+_ARGUMENT_KEYS = frozenset(("arguments", "parameters"))
+_ENVELOPE_KEYS = frozenset(("name", "arguments", "parameters"))
+
+
+class CallError(Exception):
+    """A call body that is valid JSON of the wrong shape.  ``raw_offset`` is relative
+    to the start of the body's text."""
+
+    def __init__(self, code: str, raw_offset: int, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.raw_offset = raw_offset
+        self.message = message
+
+
+class JsonCallBody:
+    """Feeds one call body through the JSON engine and turns it into call events."""
+
+    __slots__ = (
+        "emitted",
+        "id",
+        "index",
+        "kind",
+        "name",
+        "scanner",
+        "span_start",
+        "started",
+    )
+
+    def __init__(
+        self,
+        mode: Literal["arguments", "envelope", "auto"],
+        *,
+        index: int,
+        call_id: str,
+        name: str | None,
+        span_start: int,
+        started: bool,
+        max_depth: int,
+        max_size: int,
+    ) -> None:
+        self.index = index
+        self.id = call_id
+        self.name = name
+        self.span_start = span_start
+        self.started = started
+        """Whether tool_call_start was already emitted (by the opening delimiter)."""
+        self.kind: str | None = "arguments" if mode == "arguments" else None
+        """"arguments" or "envelope" once decided; None while undecided."""
+        if mode == "envelope":
+            self.kind = "envelope"
+        capture = None if self.kind == "arguments" else _ARGUMENT_KEYS
+        self.scanner = JsonScanner(max_depth=max_depth, max_size=max_size, capture_keys=capture)
+        self.emitted = 0
+        """Offset in the body's raw text up to which argument text was delivered."""
+
+    def feed(self, text: str, start: int, end: int, out: list[Event]) -> int:
+        """Consume ``text[start:end]``; returns the index just past the completing
+        character, or -1.  Raises JsonSyntaxError (index into ``text``)."""
+        sc = self.scanner
+        before = sc.size
+        done = sc.feed(text, start, end)
+        if self.kind is None or (self.kind == "envelope" and not self.started):
+            self._decide(done >= 0)
+        cap = sc.capture_start
+        if cap >= 0:
+            hi = sc.capture_end if sc.capture_end >= 0 else sc.size
+            lo = self.emitted if self.emitted > cap else cap
+            if hi > lo:
+                if not self.started:
+                    self._start(out)
+                if lo >= before:
+                    piece = text[start + lo - before : start + hi - before]
+                else:  # backlog from before the body's shape was known
+                    piece = sc.raw()[lo:hi]
+                out.append(tool_call_delta(self.index, self.id, piece))
+                self.emitted = hi
+        return done
+
+    def _start(self, out: list[Event]) -> None:
+        self.started = True
+        out.append(ToolCallStart(index=self.index, id=self.id, name=self.name))
+
+    def _decide(self, complete: bool) -> None:
+        sc = self.scanner
+        members = sc.members
+        if self.kind is None:
+            if members:
+                if members[0][0] in _ENVELOPE_KEYS:
+                    self.kind = "envelope"
+                else:
+                    self.kind = "arguments"
+                    sc.capture_whole()
+                    if complete:
+                        sc.capture_end = sc.size
+            elif complete:
+                self.kind = "arguments"
+                sc.capture_whole()
+                sc.capture_end = sc.size
+        if self.kind == "envelope" and self.name is None:
+            for key, lo, hi in members:
+                if key == "name" and hi >= 0:
+                    value = json.loads(sc.raw()[lo:hi])
+                    if isinstance(value, str):
+                        self.name = value
+                    break
+
+    def complete(self, span_end: int) -> ToolCall:
+        """The finished call.  Raises CallError for a wrong shape, JsonSyntaxError for
+        the engine's numeric limits."""
+        sc = self.scanner
+        value: Any = sc.value()
+        raw_all = sc.raw()
+        if self.kind == "envelope":
+            keys = [m[0] for m in sc.members]
+            arg_keys = [k for k in keys if k in _ARGUMENT_KEYS]
+            if sorted(keys) != sorted(["name", *arg_keys]) or len(arg_keys) != 1:
+                raise CallError(
+                    "invalid_arguments",
+                    sc.value_start,
+                    "a call envelope must have exactly the keys 'name' and 'arguments' "
+                    f"(or 'parameters'); found {keys}",
+                )
+            if not isinstance(value["name"], str):
+                raise CallError("invalid_arguments", sc.value_start, "the call's name is not a string")
+            self.name = value["name"]
+            arguments = value[arg_keys[0]]
+        else:
+            arguments = value
+        if not isinstance(arguments, dict):
+            start = sc.capture_start if sc.capture_start >= 0 else sc.value_start
+            raise CallError("invalid_arguments", start, "the call's arguments are not a JSON object")
+        raw = raw_all[sc.capture_start : sc.capture_end]
+        return ToolCall(
+            index=self.index,
+            id=self.id,
+            name=self.name,
+            arguments=arguments,
+            raw=raw,
+            span=(self.span_start, span_end),
+        )
