@@ -42,6 +42,7 @@ from .delimiters import Delimiter
 from .errors import ErrorCode, ParseError
 from .events import (
     Error,
+    ToolCallDelta,
     Event,
     Finish,
     ReasoningEnd,
@@ -52,9 +53,20 @@ from .events import (
     reasoning_delta,
     text_delta,
 )
+from .events import _new, tool_call_delta
 from .grammar import CompiledGrammar, LexState
 from .islands import CallError, JsonCallBody
-from .json_engine import DEFAULT_MAX_DEPTH, DEFAULT_MAX_SIZE, JsonSyntaxError
+from .json_engine import (
+    DEFAULT_MAX_DEPTH,
+    DEFAULT_MAX_SIZE,
+    JsonSyntaxError,
+    escaped_run as _escaped_run,
+    string_stop as _string_stop,
+)
+
+_ESCAPED_CHARS = frozenset('"\\/bfnrt')
+"""Characters after a backslash that the hot path completes (not ``u``: a ``\\u``
+escape needs the scanner's surrogate pairing)."""
 from .positions import LineCounter
 
 __all__ = ["DEFAULT_MAX_HOLDBACK", "StreamParser"]
@@ -88,11 +100,13 @@ class StreamParser:
         self._ip = self._new_lalr()
         self._buf = ""
         self._pos = LineCounter()
-        self._received = 0
         self._block: tuple[str, int] | None = None
         self._next_block = 0
         self._run = False
         self._island: JsonCallBody | None = None
+        self._hot: JsonCallBody | None = None
+        """The island, while its arguments stream with nothing held back: the state
+        in which ``feed`` takes its hot path."""
         self._island_term = ""
         self._island_offset = 0
         self._call: tuple[int, str, str | None, int, bool] | None = None
@@ -109,17 +123,77 @@ class StreamParser:
 
     def feed(self, chunk: str | bytes) -> list[Event]:
         """Events for this chunk.  ``bytes`` are decoded as UTF-8 incrementally."""
+        hot = self._hot
+        if hot is not None and type(chunk) is str:
+            # Hot path: the chunk lies inside a string of the arguments being streamed
+            # (nothing held back) and holds only plain characters.  It is the common
+            # case of a long argument, so it costs one regex search and a few
+            # attribute operations; the scanner stays in its string state and keeps
+            # the text.
+            if hot.plain and _string_stop(chunk) is None and chunk:
+                sc = hot.scanner
+                size = sc.size + len(chunk)
+                if size <= sc.max_size:
+                    sc.size = size
+                    pieces = sc.pieces
+                    pieces.append(chunk)
+                    if len(pieces) > 512:
+                        sc.compact()
+                    event = _new(ToolCallDelta)
+                    event.index = hot.index
+                    event.id = hot.id
+                    event.text = chunk
+                    return [event]
+            return self._feed_warm(hot, chunk)
         if self._failed is not None:
             raise self._failed
         if self._closed:
             raise ValueError("feed() after close()")
         out: list[Event] = []
         if isinstance(chunk, str):
-            self._received += len(chunk)
             self._buf = self._buf + chunk if self._buf else chunk
             self._guard(out, False)
         else:
             self._feed_bytes(bytes(chunk), out, False)
+        isl = self._island
+        self._hot = isl if isl is not None and isl.streaming and not self._buf else None
+        return out
+
+    def _feed_warm(self, isl: JsonCallBody, chunk: str) -> list[Event]:
+        """Inside the streamed arguments, a chunk the hot path did not take."""
+        if not chunk:
+            return []
+        if isl.plain:
+            # Escapes: a trailing lone backslash opens one, the scanner goes on
+            # from its escape state.
+            m = _escaped_run(chunk)
+        elif isl.escape_pending and chunk[0] in _ESCAPED_CHARS:
+            m = _escaped_run(chunk, 1)
+        else:
+            m = None
+        if m is not None:
+            sc = isl.scanner
+            size = sc.size + len(chunk)
+            if size <= sc.max_size:
+                sc.append(chunk, size)
+                if (m.lastindex is not None) != isl.escape_pending:
+                    isl.toggle_escape()
+                return [tool_call_delta(isl.index, isl.id, chunk)]
+        # Anything else inside the arguments goes straight to the island.
+        out: list[Event] = []
+        try:
+            done = isl.feed(chunk, 0, len(chunk), out)
+        except JsonSyntaxError as exc:
+            self._hot = None
+            self._buf = chunk
+            self._guard_island_error(exc, out)
+            return out
+        if done >= 0:
+            self._hot = None
+            self._buf = chunk
+            self._guard_island_done(done, out)
+        elif not isl.streaming:
+            self._hot = None
         return out
 
     def close(self) -> list[Event]:
@@ -129,6 +203,7 @@ class StreamParser:
         if self._closed:
             return []
         self._closed = True
+        self._hot = None
         out: list[Event] = []
         if self._decoder is not None:
             self._feed_bytes(b"", out, True)
@@ -138,8 +213,9 @@ class StreamParser:
 
     @property
     def offset(self) -> int:
-        """Characters received so far."""
-        return self._received
+        """Characters received so far (decoded characters for byte input)."""
+        isl = self._island
+        return self._pos.offset + len(self._buf) + (isl.scanner.size if isl is not None else 0)
 
     # -- input -------------------------------------------------------------------
 
@@ -148,7 +224,6 @@ class StreamParser:
             self._decoder = Utf8Decoder()
         for piece in self._decoder.decode(data, final):
             if isinstance(piece, str):
-                self._received += len(piece)
                 self._buf = self._buf + piece if self._buf else piece
                 self._guard(out, False)
             else:
@@ -160,7 +235,7 @@ class StreamParser:
         if self._island is not None:
             self._abort_island()
             self._recover(out)
-        offset = self._received
+        offset = self.offset
         self._error(
             out,
             ErrorCode.INVALID_UTF8,
@@ -175,6 +250,8 @@ class StreamParser:
         except ParseError as exc:
             exc.events = out[:]
             self._failed = exc
+            self._island = None
+            self._hot = None
             raise
         except (RecursionError, MemoryError):  # pragma: no cover - resource exhaustion
             raise
@@ -296,7 +373,7 @@ class StreamParser:
             self._error(
                 out,
                 ErrorCode.UNEXPECTED_TEXT,
-                f"unexpected text {buf[bad:bad + 20]!r} (expected {expected})",
+                f"unexpected text starting with {buf[bad]!r} (expected {expected})",
                 self._pos.offset,
                 buf[bad:],
             )
@@ -403,30 +480,59 @@ class StreamParser:
         self._island_offset = self._pos.offset
         self._run = False
 
+    def _guard_island_error(self, exc: JsonSyntaxError, out: list[Event]) -> None:
+        """The hot path's island raised: report it as ``_process`` would, then go on
+        with the rest of the buffer (``self._buf``)."""
+        try:
+            i = self._island_error(self._buf, 0, exc, out)
+        except ParseError as err:
+            err.events = out[:]
+            self._failed = err
+            self._island = None
+            raise
+        self._buf = self._buf[i:]
+        self._guard(out, False)
+
+    def _guard_island_done(self, done: int, out: list[Event]) -> None:
+        try:
+            self._finish_island(out, self._buf, done)
+        except ParseError as err:
+            err.events = out[:]
+            self._failed = err
+            self._island = None
+            raise
+        self._buf = self._buf[done:]
+        self._guard(out, False)
+
     def _feed_island(self, buf: str, i: int, n: int, out: list[Event]) -> int:
         isl = self._island
         assert isl is not None
         try:
             done = isl.feed(buf, i, n, out)
         except JsonSyntaxError as exc:
-            self._pos.advance(isl.scanner.raw())
-            self._consume(buf, i, exc.index)
-            code = exc.code
-            self._island = None
-            self._error(
-                out,
-                code,
-                f"{'invalid JSON in tool call' if code == 'invalid_json' else 'tool call'}: "
-                f"{exc.message}",
-                self._pos.offset,
-                buf[exc.index :],
-            )
-            self._recover(out)
-            return exc.index
+            return self._island_error(buf, i, exc, out)
         if done < 0:
             return n
         self._finish_island(out, buf, done)
         return done
+
+    def _island_error(self, buf: str, i: int, exc: JsonSyntaxError, out: list[Event]) -> int:
+        isl = self._island
+        assert isl is not None
+        self._pos.advance(isl.scanner.raw())
+        self._consume(buf, i, exc.index)
+        code = exc.code
+        self._island = None
+        self._error(
+            out,
+            code,
+            f"{'invalid JSON in tool call' if code == 'invalid_json' else 'tool call'}: "
+            f"{exc.message}",
+            self._pos.offset,
+            buf[exc.index :],
+        )
+        self._recover(out)
+        return exc.index
 
     def _finish_island(self, out: list[Event], buf: str, done: int) -> None:
         isl = self._island

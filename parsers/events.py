@@ -1,8 +1,13 @@
 """The event vocabulary: what every parser emits, whatever the format or provider.
 
-Events are frozen, slotted, keyword-only dataclasses under one base, built complete.
-Each has ``to_json()`` whose ``type`` is the snake_case name used by the CLI's
-``--jsonl`` output.
+Events are slotted, keyword-only dataclasses under one base, built complete and
+never changed afterwards: values, compared by value.  They are not ``frozen``: a
+frozen dataclass is built through ``object.__setattr__`` per field, measured at about
+twice the construction cost of a plain slotted one in CPython 3.11, and a long
+argument streamed in 4-character chunks builds one delta event per chunk, which makes
+that cost a third of the parser's whole per-chunk budget (``benchmarks/``).  Treat
+them as immutable.  Each has ``to_json()`` whose ``type`` is the snake_case name used
+by the CLI's ``--jsonl`` output.
 
 Blocks (reasoning, text) are numbered in stream order: ``id`` is the block number,
 shared by the start, delta and end events of one block.  Tool calls carry ``index``
@@ -35,7 +40,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class Event:
     """Base of every event; ``type`` is the snake_case name in JSON output."""
 
@@ -50,14 +55,14 @@ class Event:
         return out
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class ReasoningStart(Event):
     type: ClassVar[str] = "reasoning_start"
     id: int
     """Block number in the stream (0-based, shared with text blocks)."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class ReasoningDelta(Event):
     type: ClassVar[str] = "reasoning_delta"
     id: int
@@ -66,20 +71,20 @@ class ReasoningDelta(Event):
     """Reasoning text, verbatim."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class ReasoningEnd(Event):
     type: ClassVar[str] = "reasoning_end"
     id: int
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class TextStart(Event):
     type: ClassVar[str] = "text_start"
     id: int
     """Block number in the stream (0-based, shared with reasoning blocks)."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class TextDelta(Event):
     type: ClassVar[str] = "text_delta"
     id: int
@@ -87,13 +92,13 @@ class TextDelta(Event):
     """Visible text, verbatim."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class TextEnd(Event):
     type: ClassVar[str] = "text_end"
     id: int
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class ToolCallStart(Event):
     type: ClassVar[str] = "tool_call_start"
     index: int
@@ -104,7 +109,7 @@ class ToolCallStart(Event):
     """The tool name, or None when it is not known yet (it arrives later)."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class ToolCallDelta(Event):
     type: ClassVar[str] = "tool_call_delta"
     index: int
@@ -113,7 +118,7 @@ class ToolCallDelta(Event):
     """Raw argument text as it arrived; the deltas of a call concatenate to its ``raw``."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class ToolCall(Event):
     type: ClassVar[str] = "tool_call"
     index: int
@@ -129,7 +134,7 @@ class ToolCall(Event):
     character that completed it."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class ProviderToolCall(Event):
     type: ClassVar[str] = "provider_tool_call"
     index: int
@@ -139,7 +144,7 @@ class ProviderToolCall(Event):
     """A tool the provider runs itself (web search, code execution): never for the client."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class Finish(Event):
     type: ClassVar[str] = "finish"
     reason: str
@@ -150,7 +155,7 @@ class Finish(Event):
     """The source's usage object as it stood at the end, or None."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True)
 class Error(Event):
     type: ClassVar[str] = "error"
     code: str
@@ -164,40 +169,29 @@ class Error(Event):
     """1-based column of the offending character."""
 
 
-# Hot-path constructors.  A frozen dataclass's generated __init__ goes through
-# object.__setattr__ for every field (about twice the cost of a plain slotted class in
-# CPython 3.11); setting the slots through their member descriptors gives the same
-# immutable value at the plain cost.  Used only where one event per chunk is built.
 _new = object.__new__
-_set_delta_index = ToolCallDelta.index.__set__  # type: ignore[attr-defined]
-_set_delta_id = ToolCallDelta.id.__set__  # type: ignore[attr-defined]
-_set_delta_text = ToolCallDelta.text.__set__  # type: ignore[attr-defined]
-_set_text_id = TextDelta.id.__set__  # type: ignore[attr-defined]
-_set_text_text = TextDelta.text.__set__  # type: ignore[attr-defined]
-_set_reasoning_id = ReasoningDelta.id.__set__  # type: ignore[attr-defined]
-_set_reasoning_text = ReasoningDelta.text.__set__  # type: ignore[attr-defined]
 
 
 def tool_call_delta(index: int, id: str, text: str) -> ToolCallDelta:
-    """Build a ToolCallDelta at the cost of a plain slotted object."""
+    """Build a ToolCallDelta without keyword-argument parsing (hot paths)."""
     event: ToolCallDelta = _new(ToolCallDelta)
-    _set_delta_index(event, index)
-    _set_delta_id(event, id)
-    _set_delta_text(event, text)
+    event.index = index
+    event.id = id
+    event.text = text
     return event
 
 
 def text_delta(id: int, text: str) -> TextDelta:
-    """Build a TextDelta at the cost of a plain slotted object."""
+    """Build a TextDelta without keyword-argument parsing (hot paths)."""
     event: TextDelta = _new(TextDelta)
-    _set_text_id(event, id)
-    _set_text_text(event, text)
+    event.id = id
+    event.text = text
     return event
 
 
 def reasoning_delta(id: int, text: str) -> ReasoningDelta:
-    """Build a ReasoningDelta at the cost of a plain slotted object."""
+    """Build a ReasoningDelta without keyword-argument parsing (hot paths)."""
     event: ReasoningDelta = _new(ReasoningDelta)
-    _set_reasoning_id(event, id)
-    _set_reasoning_text(event, text)
+    event.id = id
+    event.text = text
     return event

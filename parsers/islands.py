@@ -20,7 +20,7 @@ import json
 from typing import Any, Literal
 
 from .events import Event, ToolCall, ToolCallStart, tool_call_delta
-from .json_engine import JsonScanner
+from .json_engine import STRING_STATE, JsonScanner
 
 __all__ = ["CallError", "JsonCallBody"]
 
@@ -50,7 +50,10 @@ class JsonCallBody:
         "name",
         "scanner",
         "span_start",
+        "escape_pending",
+        "plain",
         "started",
+        "streaming",
     )
 
     def __init__(
@@ -79,15 +82,34 @@ class JsonCallBody:
         self.scanner = JsonScanner(max_depth=max_depth, max_size=max_size, capture_keys=capture)
         self.emitted = 0
         """Offset in the body's raw text up to which argument text was delivered."""
+        self.streaming = False
+        """Inside the arguments with everything so far delivered: whatever the next
+        chunk holds up to the arguments' end goes out as one delta."""
+        self.plain = False
+        """Streaming and inside a string value: plain characters can go straight out
+        (the driver's hot path)."""
+        self.escape_pending = False
+        """Streaming, inside a string value, right after a backslash."""
 
     def feed(self, text: str, start: int, end: int, out: list[Event]) -> int:
         """Consume ``text[start:end]``; returns the index just past the completing
         character, or -1.  Raises JsonSyntaxError (index into ``text``)."""
         sc = self.scanner
         before = sc.size
-        done = sc.feed(text, start, end)
+        if self.streaming:
+            # Everything so far was delivered and the arguments are still open.
+            done = sc.feed(text, start, end)
+            if done < 0 and sc.capture_end < 0:
+                if end > start:
+                    out.append(tool_call_delta(self.index, self.id, text[start:end]))
+                self.plain = sc.state == STRING_STATE and not sc.string_is_key
+                self.escape_pending = False
+                return -1
+            self.emitted = before
+        else:
+            done = sc.feed(text, start, end)
         if self.kind is None or (self.kind == "envelope" and not self.started):
-            self._decide(done >= 0)
+            self._decide(done >= 0, out)
         cap = sc.capture_start
         if cap >= 0:
             hi = sc.capture_end if sc.capture_end >= 0 else sc.size
@@ -101,13 +123,25 @@ class JsonCallBody:
                     piece = sc.raw()[lo:hi]
                 out.append(tool_call_delta(self.index, self.id, piece))
                 self.emitted = hi
+        self.streaming = (
+            self.started and cap >= 0 and sc.capture_end < 0 and self.emitted == sc.size
+        )
+        self.plain = self.streaming and sc.state == STRING_STATE and not sc.string_is_key
+        self.escape_pending = False
         return done
+
+    def toggle_escape(self) -> None:
+        """The hot path moved into or out of an escape inside a string value."""
+        pending = not self.escape_pending
+        self.escape_pending = pending
+        self.plain = not pending
+        self.scanner.set_escape(pending)
 
     def _start(self, out: list[Event]) -> None:
         self.started = True
         out.append(ToolCallStart(index=self.index, id=self.id, name=self.name))
 
-    def _decide(self, complete: bool) -> None:
+    def _decide(self, complete: bool, out: list[Event]) -> None:
         sc = self.scanner
         members = sc.members
         if self.kind is None:
@@ -123,12 +157,16 @@ class JsonCallBody:
                 self.kind = "arguments"
                 sc.capture_whole()
                 sc.capture_end = sc.size
-        if self.kind == "envelope" and self.name is None:
+        if self.kind == "envelope" and not self.started:
+            # The start carries the name only if the name came before the arguments:
+            # decided by text positions, so it does not depend on the chunking.
+            cap = sc.capture_start
             for key, lo, hi in members:
-                if key == "name" and hi >= 0:
+                if key == "name" and hi >= 0 and (cap < 0 or hi <= cap):
                     value = json.loads(sc.raw()[lo:hi])
                     if isinstance(value, str):
                         self.name = value
+                    self._start(out)
                     break
 
     def complete(self, span_end: int) -> ToolCall:

@@ -40,7 +40,15 @@ import json
 import re
 from typing import Any
 
-__all__ = ["DEFAULT_MAX_DEPTH", "DEFAULT_MAX_SIZE", "JsonScanner", "JsonSyntaxError"]
+__all__ = [
+    "DEFAULT_MAX_DEPTH",
+    "DEFAULT_MAX_SIZE",
+    "STRING_STATE",
+    "JsonScanner",
+    "JsonSyntaxError",
+    "escaped_run",
+    "string_stop",
+]
 
 DEFAULT_MAX_DEPTH = 512
 """Nesting limit.  serde_json and jiter stop at 128, Python's json at its recursion
@@ -80,6 +88,16 @@ _DONE = 13
 
 _skip_ws = re.compile(r"[ \t\n\r]*").match
 _string_stop = re.compile(r'["\\\x00-\x1f]').search
+string_stop = _string_stop
+"""``search`` for the next character that ends a plain run inside a string."""
+escaped_run = re.compile(
+    r'[^"\\\x00-\x1f]*(?:\\["\\/bfnrt][^"\\\x00-\x1f]*)*(\\)?'
+).fullmatch
+"""``fullmatch`` of text inside a string, outside an escape, that holds only plain
+characters and complete simple escapes, possibly ending with the lone backslash of
+the next escape (group 1).  ``\\u`` escapes are left to the scanner: they need
+surrogate pairing."""
+STRING_STATE = _STRING
 _digits = re.compile(r"[0-9]*").match
 _hex = re.compile(r"[0-9a-fA-F]{1,4}").match
 
@@ -117,8 +135,8 @@ class JsonScanner:
         "_literal",
         "_number_state",
         "_pending_high",
-        "_pieces",
-        "_string_is_key",
+        "pieces",
+        "string_is_key",
         "_string_member_key",
         "capture_end",
         "capture_start",
@@ -158,9 +176,9 @@ class JsonScanner:
         # whose key is in the set.
         self._capture_keys = capture_keys
         self._capture_next = False
-        self._pieces: list[str] = []
+        self.pieces: list[str] = []
         self._blocks: list[str] = []
-        self._string_is_key = False
+        self.string_is_key = False
         self._string_member_key = False
         self._key_parts: list[str] = []
         self._hex_digits = ""
@@ -170,15 +188,25 @@ class JsonScanner:
 
     # -- results ---------------------------------------------------------------
 
+    def set_escape(self, pending: bool) -> None:
+        """The driver's hot path consumed a trailing backslash (pending) or the
+        character that completes it."""
+        self.state = _ESCAPE if pending else _STRING
+
+    @property
+    def in_value_string(self) -> bool:
+        """Inside a string that is a value, not a key."""
+        return self.state == _STRING and not self.string_is_key
+
     @property
     def done(self) -> bool:
         return self.state == _DONE
 
     def raw(self) -> str:
         """Everything consumed, as it arrived."""
-        if self._pieces:
-            self._blocks.append("".join(self._pieces))
-            self._pieces.clear()
+        if self.pieces:
+            self._blocks.append("".join(self.pieces))
+            self.pieces.clear()
         if len(self._blocks) > 1:
             self._blocks[:] = ["".join(self._blocks)]
         return self._blocks[0] if self._blocks else ""
@@ -227,21 +255,32 @@ class JsonScanner:
     # -- scanning --------------------------------------------------------------
 
     def feed(self, text: str, start: int, end: int) -> int:
-        if self.state == _STRING and not self._string_is_key:
+        if self.state == _STRING and not self.string_is_key:
             # Hot path: a chunk wholly inside a string value.
             if _string_stop(text, start, end) is None:
-                self._pieces.append(text[start:end])
-                self.size += end - start
-                if self.size > self.max_size:
-                    self._too_big(end)
-                if len(self._pieces) > _JOIN_EVERY:
-                    self._blocks.append("".join(self._pieces))
-                    self._pieces.clear()
+                size = self.size + end - start
+                if size > self.max_size:
+                    self._too_big(end - (size - self.max_size))
+                self.append(text[start:end], size)
                 return -1
         return self._scan(text, start, end)
 
-    def _too_big(self, end: int) -> None:
-        index = end - (self.size - self.max_size)
+    def append(self, piece: str, size: int) -> None:
+        """Keep ``piece``, already validated as plain string characters; ``size`` is
+        the new total."""
+        pieces = self.pieces
+        pieces.append(piece)
+        self.size = size
+        if len(pieces) > _JOIN_EVERY:
+            self.compact()
+
+    def compact(self) -> None:
+        """Join the kept pieces: keeping text stays linear, and compact in memory
+        (one string per batch rather than one object per chunk)."""
+        self._blocks.append("".join(self.pieces))
+        self.pieces.clear()
+
+    def _too_big(self, index: int) -> None:
         raise JsonSyntaxError(
             "limit_exceeded", index, f"arguments longer than {self.max_size} characters"
         )
@@ -260,17 +299,17 @@ class JsonScanner:
                 if state == _STRING:
                     m = _string_stop(text, i, end)
                     if m is None:
-                        if self._string_is_key and self._string_member_key:
+                        if self.string_is_key and self._string_member_key:
                             self._key_parts.append(text[i:end])
                         i = end
                         break
                     j = m.start()
-                    if self._string_is_key and self._string_member_key and j > i:
+                    if self.string_is_key and self._string_member_key and j > i:
                         self._key_parts.append(text[i:j])
                     c = text[j]
                     if c == '"':
                         i = j + 1
-                        if self._string_is_key:
+                        if self.string_is_key:
                             if self._string_member_key:
                                 self._end_member_key()
                             state = _COLON
@@ -280,7 +319,7 @@ class JsonScanner:
                                 result = i
                                 break
                     elif c == "\\":
-                        if self._string_is_key and self._string_member_key:
+                        if self.string_is_key and self._string_member_key:
                             self._key_parts.append("\\")
                         i = j + 1
                         state = _ESCAPE
@@ -398,7 +437,7 @@ class JsonScanner:
                 if state == _OBJECT_FIRST or state == _OBJECT_KEY:
                     if c == '"':
                         i += 1
-                        self._string_is_key = True
+                        self.string_is_key = True
                         self._string_member_key = len(stack) == 1
                         if self._string_member_key:
                             self._key_parts.clear()
@@ -435,7 +474,7 @@ class JsonScanner:
                     state = _OBJECT_FIRST if c == "{" else _ARRAY_FIRST
                     i += 1
                 elif c == '"':
-                    self._string_is_key = False
+                    self.string_is_key = False
                     state = _STRING
                     i += 1
                 elif c == "-" or c in _DIGITS:
@@ -455,13 +494,13 @@ class JsonScanner:
             raise
         stop = result if result >= 0 else i
         if stop > start:
-            self._pieces.append(text[start:stop])
+            self.pieces.append(text[start:stop])
         self.size = base + stop
         self.state = state
         return result
 
     def _key_char(self, c: str) -> None:
-        if self._string_is_key and self._string_member_key:
+        if self.string_is_key and self._string_member_key:
             self._key_parts.append(c)
 
     def _number(self, text: str, i: int, end: int) -> tuple[int, bool]:
