@@ -16,15 +16,11 @@ that a complete match is final (checked when a grammar loads).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from re import _constants as _sre_constants  # the stdlib's regex parser (3.11+)
+from re import _parser as _sre_parse
 from typing import Any
-
-try:  # Python 3.11+: re._parser; older name kept for safety
-    from re import _constants as _sre_constants  # type: ignore[attr-defined]
-    from re import _parser as _sre_parse  # type: ignore[attr-defined]
-except ImportError:  # pragma: no cover
-    import sre_constants as _sre_constants  # type: ignore[no-redef]
-    import sre_parse as _sre_parse  # type: ignore[no-redef]
 
 __all__ = ["Delimiter", "first_char_regex", "prefix_closure"]
 
@@ -99,7 +95,9 @@ def _prefix_node(op: Any, av: Any) -> str:
         if hi == 0:
             return ""
         upper = "" if hi is _C.MAXREPEAT else str(hi - 1)
-        return "(?:" + _render(sub) + "){" + f"0,{upper}" + "}" + "(?:" + _prefix_seq(list(sub)) + ")"
+        return (
+            "(?:" + _render(sub) + "){" + f"0,{upper}" + "}" + "(?:" + _prefix_seq(list(sub)) + ")"
+        )
     raise ValueError(f"unsupported regex construct in a delimiter: {op}")
 
 
@@ -145,9 +143,9 @@ class Delimiter:
     """Regex text of the delimiter (escaped literal or the grammar's pattern)."""
     literal: str | None
     """The literal text, for literal delimiters."""
-    match: Any
+    match: Callable[..., re.Match[str] | None]
     """Compiled ``match`` of the delimiter itself."""
-    prefix: Any
+    prefix: Callable[..., re.Match[str] | None]
     """Compiled ``fullmatch`` of its prefix closure."""
     max_length: int | None
     """Longest possible match, None when unbounded (patterns with ``*``/``+``)."""

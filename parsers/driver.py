@@ -42,34 +42,31 @@ from .delimiters import Delimiter
 from .errors import ErrorCode, ParseError
 from .events import (
     Error,
-    ToolCallDelta,
     Event,
     Finish,
     ReasoningEnd,
     ReasoningStart,
     TextEnd,
     TextStart,
+    ToolCallDelta,
     ToolCallStart,
+    _new,
     reasoning_delta,
     text_delta,
+    tool_call_delta,
 )
-from .events import _new, tool_call_delta
 from .grammar import CompiledGrammar, LexState
 from .islands import CallError, JsonCallBody
-from .json_engine import (
-    DEFAULT_MAX_DEPTH,
-    DEFAULT_MAX_SIZE,
-    JsonSyntaxError,
-    escaped_run as _escaped_run,
-    string_stop as _string_stop,
-)
+from .json_engine import DEFAULT_MAX_DEPTH, DEFAULT_MAX_SIZE, JsonSyntaxError
+from .json_engine import escaped_run as _escaped_run
+from .json_engine import string_stop as _string_stop
+from .positions import LineCounter
+
+__all__ = ["DEFAULT_MAX_HOLDBACK", "StreamParser"]
 
 _ESCAPED_CHARS = frozenset('"\\/bfnrt')
 """Characters after a backslash that the hot path completes (not ``u``: a ``\\u``
 escape needs the scanner's surrogate pairing)."""
-from .positions import LineCounter
-
-__all__ = ["DEFAULT_MAX_HOLDBACK", "StreamParser"]
 
 DEFAULT_MAX_HOLDBACK = 1024
 """Longest text kept back as a possible delimiter (characters).  Literal delimiters
@@ -92,7 +89,7 @@ class StreamParser:
     ) -> None:
         self._g = grammar
         self._states = grammar.states
-        self._conf = ParseConf(grammar.parse_table, grammar.rule_callbacks, "start")
+        self._conf = ParseConf(grammar.parse_table, grammar.rule_callbacks, "start")  # type: ignore[arg-type]
         self.strict = strict
         self.max_depth = max_depth
         self.max_argument_size = max_argument_size
@@ -431,10 +428,12 @@ class StreamParser:
                 self._reset()
             return end
         try:
-            self._ip.feed_token(Token(d.name, text))  # type: ignore[arg-type]
+            self._ip.feed_token(Token(d.name, text))
         except UnexpectedInput:
             # LALR lookahead merging can list a terminal the stack then rejects.
-            self._error(out, ErrorCode.UNEXPECTED_TAG, f"unexpected {text!r}", self._pos.offset, buf[p:])
+            self._error(
+                out, ErrorCode.UNEXPECTED_TAG, f"unexpected {text!r}", self._pos.offset, buf[p:]
+            )
             self._pos.advance(text)
             self._recover(out)
             return end
@@ -559,7 +558,7 @@ class StreamParser:
             return
         self._completed += 1
         out.append(call)
-        self._ip.feed_token(Token(self._island_term, ""))  # type: ignore[arg-type]
+        self._ip.feed_token(Token(self._island_term, ""))
 
     def _abort_island(self) -> None:
         isl = self._island
@@ -609,11 +608,14 @@ class StreamParser:
                     self._reset()
                     if d.name in g.spec.resync_before:
                         return p
-                    self._pos.advance(buf[p : mm.end()])
-                    return mm.end()
-            if not final and any(
-                d.prefix(buf, p, n) for d in g.resync_delimiters
-            ) and n - p <= self.max_holdback:
+                    end: int = mm.end()
+                    self._pos.advance(buf[p:end])
+                    return end
+            if (
+                not final
+                and any(d.prefix(buf, p, n) for d in g.resync_delimiters)
+                and n - p <= self.max_holdback
+            ):
                 self._consume(buf, i, p)
                 return p
             j = p + 1
@@ -650,7 +652,7 @@ class StreamParser:
                 self._pos.offset,
             )
             return
-        self._ip.feed_eof(Token("$END", ""))
+        self._ip.feed_eof(Token("$END", ""))  # type: ignore[no-untyped-call]
         out.append(Finish(reason="tool_calls" if self._completed else "stop"))
 
     # -- setup ---------------------------------------------------------------------

@@ -80,12 +80,12 @@ class LexState:
     """Acceptable delimiters."""
     strays: tuple[Delimiter, ...]
     """Delimiters recognised here only to be reported as errors (or to resync at)."""
-    find: Callable[[str, int], Any] | None
+    find: Callable[[str, int], re.Match[str] | None] | None
     """``search(text, pos)`` for the next character where any of them may start."""
     content: str | None
     """The acceptable content terminal, if any."""
     content_spec: ContentSpec | None
-    layout_ok: Callable[..., Any] | None
+    layout_ok: Callable[..., re.Match[str] | None] | None
     """For layout content: ``fullmatch`` of allowed text."""
     island: str | None
     """The acceptable island terminal, if any."""
@@ -117,8 +117,7 @@ class CompiledGrammar:
             else:
                 self.delimiters[term.name] = Delimiter.build(term.name, pat.to_regexp(), None)
         self.resync_delimiters = tuple(
-            self.delimiters[n]
-            for n in sorted(spec.resync_before | spec.resync_after)
+            self.delimiters[n] for n in sorted(spec.resync_before | spec.resync_after)
         )
         self.resync_find = _finder(self.resync_delimiters)
         self.states: dict[int, LexState] = {
@@ -171,7 +170,9 @@ class CompiledGrammar:
         return terminal
 
 
-def _finder(delimiters: tuple[Delimiter, ...]) -> Callable[[str, int], Any] | None:
+def _finder(
+    delimiters: tuple[Delimiter, ...],
+) -> Callable[[str, int], re.Match[str] | None] | None:
     if not delimiters:
         return None
     firsts = dict.fromkeys(first_char_regex(d.pattern) for d in delimiters)
@@ -182,5 +183,3 @@ def _drop(children: Any) -> None:
     """Rule callback: the driver maps terminals to events, so no tree is built and
     memory stays bounded however long the stream is."""
     return None
-
-

@@ -44,14 +44,14 @@ class JsonCallBody:
 
     __slots__ = (
         "emitted",
+        "escape_pending",
         "id",
         "index",
         "kind",
         "name",
+        "plain",
         "scanner",
         "span_start",
-        "escape_pending",
-        "plain",
         "started",
         "streaming",
     )
@@ -186,14 +186,18 @@ class JsonCallBody:
                     f"(or 'parameters'); found {keys}",
                 )
             if not isinstance(value["name"], str):
-                raise CallError("invalid_arguments", sc.value_start, "the call's name is not a string")
+                raise CallError(
+                    "invalid_arguments", sc.value_start, "the call's name is not a string"
+                )
             self.name = value["name"]
             arguments = value[arg_keys[0]]
         else:
             arguments = value
         if not isinstance(arguments, dict):
             start = sc.capture_start if sc.capture_start >= 0 else sc.value_start
-            raise CallError("invalid_arguments", start, "the call's arguments are not a JSON object")
+            raise CallError(
+                "invalid_arguments", start, "the call's arguments are not a JSON object"
+            )
         raw = raw_all[sc.capture_start : sc.capture_end]
         return ToolCall(
             index=self.index,

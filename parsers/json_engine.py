@@ -90,9 +90,7 @@ _skip_ws = re.compile(r"[ \t\n\r]*").match
 _string_stop = re.compile(r'["\\\x00-\x1f]').search
 string_stop = _string_stop
 """``search`` for the next character that ends a plain run inside a string."""
-escaped_run = re.compile(
-    r'[^"\\\x00-\x1f]*(?:\\["\\/bfnrt][^"\\\x00-\x1f]*)*(\\)?'
-).fullmatch
+escaped_run = re.compile(r'[^"\\\x00-\x1f]*(?:\\["\\/bfnrt][^"\\\x00-\x1f]*)*(\\)?').fullmatch
 """``fullmatch`` of text inside a string, outside an escape, that holds only plain
 characters and complete simple escapes, possibly ending with the lone backslash of
 the next escape (group 1).  ``\\u`` escapes are left to the scanner: they need
@@ -135,8 +133,6 @@ class JsonScanner:
         "_literal",
         "_number_state",
         "_pending_high",
-        "pieces",
-        "string_is_key",
         "_string_member_key",
         "capture_end",
         "capture_start",
@@ -144,9 +140,11 @@ class JsonScanner:
         "max_size",
         "member_start",
         "members",
+        "pieces",
         "size",
         "stack",
         "state",
+        "string_is_key",
         "value_start",
     )
 
@@ -255,14 +253,17 @@ class JsonScanner:
     # -- scanning --------------------------------------------------------------
 
     def feed(self, text: str, start: int, end: int) -> int:
-        if self.state == _STRING and not self.string_is_key:
+        if (
+            self.state == _STRING
+            and not self.string_is_key
+            and _string_stop(text, start, end) is None
+        ):
             # Hot path: a chunk wholly inside a string value.
-            if _string_stop(text, start, end) is None:
-                size = self.size + end - start
-                if size > self.max_size:
-                    self._too_big(end - (size - self.max_size))
-                self.append(text[start:end], size)
-                return -1
+            size = self.size + end - start
+            if size > self.max_size:
+                self._too_big(end - (size - self.max_size))
+            self.append(text[start:end], size)
+            return -1
         return self._scan(text, start, end)
 
     def append(self, piece: str, size: int) -> None:
@@ -285,7 +286,7 @@ class JsonScanner:
             "limit_exceeded", index, f"arguments longer than {self.max_size} characters"
         )
 
-    def _scan(self, text: str, start: int, end: int) -> int:  # noqa: C901 - one state machine
+    def _scan(self, text: str, start: int, end: int) -> int:
         base = self.size - start  # raw offset of text index i is base + i
         given_end = end
         if base + end > self.max_size:
@@ -370,7 +371,7 @@ class JsonScanner:
                     else:
                         state = _STRING
                     continue
-                if state == _LOW_BACKSLASH or state == _LOW_U:
+                if state in (_LOW_BACKSLASH, _LOW_U):
                     want = "\\" if state == _LOW_BACKSLASH else "u"
                     if text[i] != want:
                         raise JsonSyntaxError("invalid_json", i, "unpaired surrogate escape")
@@ -406,7 +407,7 @@ class JsonScanner:
                             break
                     continue
                 # Structural states: skip whitespace first.
-                i = _skip_ws(text, i, end).end()
+                i = _skip_ws(text, i, end).end()  # type: ignore[union-attr]  # `*` always matches
                 if i >= end:
                     break
                 c = text[i]
@@ -430,11 +431,13 @@ class JsonScanner:
                     continue
                 if state == _COLON:
                     if c != ":":
-                        raise JsonSyntaxError("invalid_json", i, f"expected ':', found {_describe(c)}")
+                        raise JsonSyntaxError(
+                            "invalid_json", i, f"expected ':', found {_describe(c)}"
+                        )
                     i += 1
                     state = _VALUE
                     continue
-                if state == _OBJECT_FIRST or state == _OBJECT_KEY:
+                if state in (_OBJECT_FIRST, _OBJECT_KEY):
                     if c == '"':
                         i += 1
                         self.string_is_key = True
@@ -484,7 +487,9 @@ class JsonScanner:
                     self._literal = _LITERALS[c]
                     state = _LITERAL
                 else:
-                    raise JsonSyntaxError("invalid_json", i, f"expected a value, found {_describe(c)}")
+                    raise JsonSyntaxError(
+                        "invalid_json", i, f"expected a value, found {_describe(c)}"
+                    )
             if result < 0 and end < given_end:
                 raise JsonSyntaxError(
                     "limit_exceeded", end, f"arguments longer than {self.max_size} characters"
@@ -510,7 +515,7 @@ class JsonScanner:
         while i < end:
             c = text[i]
             if st == 3 or st == 5 or st == 8:
-                i = _digits(text, i, end).end()
+                i = _digits(text, i, end).end()  # type: ignore[union-attr]  # `*` always matches
                 if i >= end:
                     break
                 c = text[i]
@@ -540,7 +545,9 @@ class JsonScanner:
                 elif c in _DIGITS:
                     st = 3
                 else:
-                    raise JsonSyntaxError("invalid_json", i, f"expected a digit, found {_describe(c)}")
+                    raise JsonSyntaxError(
+                        "invalid_json", i, f"expected a digit, found {_describe(c)}"
+                    )
             elif st == 2:
                 if c == ".":
                     st = 4
@@ -553,7 +560,9 @@ class JsonScanner:
                     return i, True
             elif st == 4:
                 if c not in _DIGITS:
-                    raise JsonSyntaxError("invalid_json", i, f"expected a digit, found {_describe(c)}")
+                    raise JsonSyntaxError(
+                        "invalid_json", i, f"expected a digit, found {_describe(c)}"
+                    )
                 st = 5
             elif st == 6:
                 if c in "+-":
@@ -561,10 +570,14 @@ class JsonScanner:
                 elif c in _DIGITS:
                     st = 8
                 else:
-                    raise JsonSyntaxError("invalid_json", i, f"expected a digit, found {_describe(c)}")
+                    raise JsonSyntaxError(
+                        "invalid_json", i, f"expected a digit, found {_describe(c)}"
+                    )
             else:  # st == 7
                 if c not in _DIGITS:
-                    raise JsonSyntaxError("invalid_json", i, f"expected a digit, found {_describe(c)}")
+                    raise JsonSyntaxError(
+                        "invalid_json", i, f"expected a digit, found {_describe(c)}"
+                    )
                 st = 8
             i += 1
         self._number_state = st
@@ -600,9 +613,5 @@ class JsonScanner:
         self._key_parts.clear()
         key: str = json.loads('"' + encoded + '"') if "\\" in encoded else encoded
         self.members.append((key, -1, -1))
-        if (
-            self._capture_keys is not None
-            and self.capture_start < 0
-            and key in self._capture_keys
-        ):
+        if self._capture_keys is not None and self.capture_start < 0 and key in self._capture_keys:
             self._capture_next = True
