@@ -30,6 +30,8 @@ the first error raises ``ParseError`` and poisons the parser.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from typing import Any
 
 from lark import Token
@@ -44,8 +46,10 @@ from .events import (
     Error,
     Event,
     Finish,
+    ReasoningDelta,
     ReasoningEnd,
     ReasoningStart,
+    TextDelta,
     TextEnd,
     TextStart,
     ToolCallDelta,
@@ -102,6 +106,10 @@ class StreamParser:
         self._run = False
         self._island: JsonCallBody | None = None
         self._hot: JsonCallBody | None = None
+        self._text_find: Callable[[str, int], re.Match[str] | None] | None = None
+        self._text_class: type[TextDelta] | type[ReasoningDelta] = TextDelta
+        self._text_block = 0
+        self._text_pieces: list[str] = []
         """The island, while its arguments stream with nothing held back: the state
         in which ``feed`` takes its hot path."""
         self._island_term = ""
@@ -142,6 +150,19 @@ class StreamParser:
                     event.text = chunk
                     return [event]
             return self._feed_warm(hot, chunk)
+        find = self._text_find
+        if find is not None and type(chunk) is str and chunk and find(chunk) is None:  # type: ignore[call-arg]  # object.__new__
+            # Hot path for text and reasoning: nothing held back, a block is open and
+            # no delimiter of the current state can start in this chunk.  Positions
+            # are counted later, from the kept pieces (``_flush_text``).
+            self._text_pieces.append(chunk)
+            delta = _new(self._text_class)
+            delta.id = self._text_block
+            delta.text = chunk
+            return [delta]
+        if self._text_pieces:
+            self._flush_text()
+        self._text_find = None
         if self._failed is not None:
             raise self._failed
         if self._closed:
@@ -154,7 +175,27 @@ class StreamParser:
             self._feed_bytes(bytes(chunk), out, False)
         isl = self._island
         self._hot = isl if isl is not None and isl.streaming and not self._buf else None
+        self._arm_text()
         return out
+
+    def _arm_text(self) -> None:
+        """Enable the text hot path if the parser rests inside an open block."""
+        self._text_find = None
+        block = self._block
+        if block is None or self._buf or self._island is not None or self._recovering:
+            return
+        ls = self._states[self._ip.parser_state.position]
+        spec = ls.content_spec
+        if spec is None or spec.kind != block[0] or not self._run or ls.find is None:
+            return
+        self._text_find = ls.find
+        self._text_class = TextDelta if spec.kind == "text" else ReasoningDelta
+        self._text_block = block[1]
+
+    def _flush_text(self) -> None:
+        """Count the text the hot path delivered."""
+        self._pos.advance("".join(self._text_pieces))
+        self._text_pieces.clear()
 
     def _feed_warm(self, isl: JsonCallBody, chunk: str) -> list[Event]:
         """Inside the streamed arguments, a chunk the hot path did not take."""
@@ -201,6 +242,9 @@ class StreamParser:
             return []
         self._closed = True
         self._hot = None
+        if self._text_pieces:
+            self._flush_text()
+        self._text_find = None
         out: list[Event] = []
         if self._decoder is not None:
             self._feed_bytes(b"", out, True)
@@ -212,7 +256,8 @@ class StreamParser:
     def offset(self) -> int:
         """Characters received so far (decoded characters for byte input)."""
         isl = self._island
-        return self._pos.offset + len(self._buf) + (isl.scanner.size if isl is not None else 0)
+        held = sum(map(len, self._text_pieces)) + len(self._buf)
+        return self._pos.offset + held + (isl.scanner.size if isl is not None else 0)
 
     # -- input -------------------------------------------------------------------
 
