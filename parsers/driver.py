@@ -106,7 +106,7 @@ class StreamParser:
         self._run = False
         self._island: JsonCallBody | None = None
         self._hot: JsonCallBody | None = None
-        self._text_find: Callable[[str, int], re.Match[str] | None] | None = None
+        self._text_find: Callable[..., re.Match[str] | None] | None = None
         self._text_class: type[TextDelta] | type[ReasoningDelta] = TextDelta
         self._text_block = 0
         self._text_pieces: list[str] = []
@@ -151,7 +151,7 @@ class StreamParser:
                     return [event]
             return self._feed_warm(hot, chunk)
         find = self._text_find
-        if find is not None and type(chunk) is str and chunk and find(chunk) is None:  # type: ignore[call-arg]  # object.__new__
+        if find is not None and type(chunk) is str and chunk and find(chunk) is None:
             # Hot path for text and reasoning: nothing held back, a block is open and
             # no delimiter of the current state can start in this chunk.  Positions
             # are counted later, from the kept pieces (``_flush_text``).

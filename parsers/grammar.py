@@ -80,7 +80,7 @@ class LexState:
     """Acceptable delimiters."""
     strays: tuple[Delimiter, ...]
     """Delimiters recognised here only to be reported as errors (or to resync at)."""
-    find: Callable[[str, int], re.Match[str] | None] | None
+    find: Callable[..., re.Match[str] | None] | None
     """``search(text, pos)`` for the next character where any of them may start."""
     content: str | None
     """The acceptable content terminal, if any."""
@@ -172,7 +172,7 @@ class CompiledGrammar:
 
 def _finder(
     delimiters: tuple[Delimiter, ...],
-) -> Callable[[str, int], re.Match[str] | None] | None:
+) -> Callable[..., re.Match[str] | None] | None:
     if not delimiters:
         return None
     firsts = dict.fromkeys(first_char_regex(d.pattern) for d in delimiters)
