@@ -135,7 +135,7 @@ def _validate(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     try:
         parser = make_parser(args.format, strict=args.strict)
     except ValueError as exc:
-        err.write(f"toolwire: error: {exc} (known formats: {', '.join(format_names())})\n")
+        err.write(f"toolwire: error: {exc}\n")  # the message names the known formats
         return EXIT_USAGE
 
     if args.file == "-":
@@ -257,7 +257,8 @@ class _Report:
         self.out.flush()
         place = (self.label, error.line, error.column)
         where = ":".join(str(part) for part in place if part is not None)
-        self.err.write(f"{where}: {error.code}: {error.message}\n")
+        message = error.message.removesuffix(f" at line {error.line} column {error.column}")
+        self.err.write(f"{where}: {error.code}: {message}\n")
         self.err.flush()
 
     def flush(self) -> None:

@@ -57,7 +57,6 @@ from .events import (
     _new,
     reasoning_delta,
     text_delta,
-    tool_call_delta,
 )
 from .grammar import CompiledGrammar, LexState
 from .islands import CallError, JsonCallBody
@@ -131,24 +130,42 @@ class StreamParser:
         hot = self._hot
         if hot is not None and type(chunk) is str:
             # Hot path: the chunk lies inside a string of the arguments being streamed
-            # (nothing held back) and holds only plain characters.  It is the common
-            # case of a long argument, so it costs one regex search and a few
-            # attribute operations; the scanner stays in its string state and keeps
-            # the text.
-            if hot.plain and _string_stop(chunk) is None and chunk:
-                sc = hot.scanner
-                size = sc.size + len(chunk)
-                if size <= sc.max_size:
-                    sc.size = size
-                    pieces = sc.pieces
-                    pieces.append(chunk)
-                    if len(pieces) > 512:
-                        sc.compact()
-                    event = _new(ToolCallDelta)
-                    event.index = hot.index
-                    event.id = hot.id
-                    event.text = chunk
-                    return [event]
+            # (nothing held back) and holds only plain characters and simple escapes.
+            # It is the common case of a long argument, so it costs one or two regex
+            # calls and a few attribute operations; the scanner keeps the text and
+            # its string/escape state is updated in place.
+            if hot.plain:
+                if _string_stop(chunk) is None and chunk:
+                    toggle = False
+                elif chunk and (m := _escaped_run(chunk)) is not None:
+                    # Complete simple escapes; a lone backslash at the end opens one.
+                    toggle = m.lastindex is not None
+                else:
+                    return self._feed_warm(hot, chunk)
+            elif (
+                hot.escape_pending
+                and chunk
+                and chunk[0] in _ESCAPED_CHARS
+                and (m := _escaped_run(chunk, 1)) is not None
+            ):
+                toggle = m.lastindex is None
+            else:
+                return self._feed_warm(hot, chunk)
+            sc = hot.scanner
+            size = sc.size + len(chunk)
+            if size <= sc.max_size:
+                sc.size = size
+                pieces = sc.pieces
+                pieces.append(chunk)
+                if len(pieces) > 512:
+                    sc.compact()
+                if toggle:
+                    hot.toggle_escape()
+                event = _new(ToolCallDelta)
+                event.index = hot.index
+                event.id = hot.id
+                event.text = chunk
+                return [event]
             return self._feed_warm(hot, chunk)
         find = self._text_find
         if find is not None and type(chunk) is str and chunk and find(chunk) is None:
@@ -201,22 +218,6 @@ class StreamParser:
         """Inside the streamed arguments, a chunk the hot path did not take."""
         if not chunk:
             return []
-        if isl.plain:
-            # Escapes: a trailing lone backslash opens one, the scanner goes on
-            # from its escape state.
-            m = _escaped_run(chunk)
-        elif isl.escape_pending and chunk[0] in _ESCAPED_CHARS:
-            m = _escaped_run(chunk, 1)
-        else:
-            m = None
-        if m is not None:
-            sc = isl.scanner
-            size = sc.size + len(chunk)
-            if size <= sc.max_size:
-                sc.append(chunk, size)
-                if (m.lastindex is not None) != isl.escape_pending:
-                    isl.toggle_escape()
-                return [tool_call_delta(isl.index, isl.id, chunk)]
         # Anything else inside the arguments goes straight to the island.
         out: list[Event] = []
         try:
