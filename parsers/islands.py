@@ -20,7 +20,7 @@ import json
 from typing import Any, Literal
 
 from .events import Event, ToolCall, ToolCallStart, tool_call_delta
-from .json_engine import STRING_STATE, JsonScanner
+from .json_engine import STRING_STATE, JsonScanner, JsonSyntaxError
 
 __all__ = ["CallError", "JsonCallBody"]
 
@@ -93,42 +93,63 @@ class JsonCallBody:
 
     def feed(self, text: str, start: int, end: int, out: list[Event]) -> int:
         """Consume ``text[start:end]``; returns the index just past the completing
-        character, or -1.  Raises JsonSyntaxError (index into ``text``)."""
+        character, or -1.  Raises JsonSyntaxError (index into ``text``) after
+        delivering the argument text that precedes the error."""
         sc = self.scanner
         before = sc.size
         if self.streaming:
-            # Everything so far was delivered and the arguments are still open.
+            self.emitted = before  # the driver's hot path delivered everything so far
+        try:
             done = sc.feed(text, start, end)
-            if done < 0 and sc.capture_end < 0:
-                if end > start:
-                    out.append(tool_call_delta(self.index, self.id, text[start:end]))
-                self.plain = sc.state == STRING_STATE and not sc.string_is_key
-                self.escape_pending = False
-                return -1
-            self.emitted = before
-        else:
-            done = sc.feed(text, start, end)
-        if self.kind is None or (self.kind == "envelope" and not self.started):
-            self._decide(done >= 0, out)
-        cap = sc.capture_start
-        if cap >= 0:
-            hi = sc.capture_end if sc.capture_end >= 0 else sc.size
-            lo = self.emitted if self.emitted > cap else cap
-            if hi > lo:
-                if not self.started:
-                    self._start(out)
-                if lo >= before:
-                    piece = text[start + lo - before : start + hi - before]
-                else:  # backlog from before the body's shape was known
-                    piece = sc.raw()[lo:hi]
-                out.append(tool_call_delta(self.index, self.id, piece))
-                self.emitted = hi
+        except JsonSyntaxError as exc:
+            if exc.index > start:
+                self._deliver(text, start, before, before + exc.index - start, False, out)
+            self.streaming = self.plain = self.escape_pending = False
+            raise
+        if self.streaming and done < 0 and sc.capture_end < 0:
+            if end > start:
+                out.append(tool_call_delta(self.index, self.id, text[start:end]))
+            self.emitted = sc.size
+            self.plain = sc.state == STRING_STATE and not sc.string_is_key
+            self.escape_pending = False
+            return -1
+        self._deliver(text, start, before, sc.size, done >= 0, out)
         self.streaming = (
-            self.started and cap >= 0 and sc.capture_end < 0 and self.emitted == sc.size
+            self.started
+            and sc.capture_start >= 0
+            and sc.capture_end < 0
+            and self.emitted == sc.size
         )
         self.plain = self.streaming and sc.state == STRING_STATE and not sc.string_is_key
         self.escape_pending = False
         return done
+
+    def _deliver(
+        self, text: str, start: int, before: int, upto: int, complete: bool, out: list[Event]
+    ) -> None:
+        """Emit the start and the argument text consumed up to raw offset ``upto``
+        (``text[start]`` is at raw offset ``before``).  Everything here depends on
+        text positions only, so any chunking gives the same events."""
+        sc = self.scanner
+        if self.kind is None or (self.kind == "envelope" and not self.started):
+            self._decide(complete, out)
+        cap = sc.capture_start
+        if cap < 0:
+            return
+        hi = sc.capture_end if 0 <= sc.capture_end <= upto else upto
+        lo = self.emitted if self.emitted > cap else cap
+        if hi > lo:
+            if not self.started:
+                self._start(out)
+            if lo >= before:
+                piece = text[start + lo - before : start + hi - before]
+            else:  # backlog from before the body's shape was known
+                raw = sc.raw()
+                if len(raw) < hi:  # an error cut this feed short: not kept yet
+                    raw += text[start : start + upto - before]
+                piece = raw[lo:hi]
+            out.append(tool_call_delta(self.index, self.id, piece))
+            self.emitted = hi
 
     def toggle_escape(self) -> None:
         """The hot path moved into or out of an escape inside a string value."""

@@ -359,7 +359,7 @@ class JsonScanner:
                     if self._pending_high:
                         if not 0xDC00 <= code <= 0xDFFF:
                             raise JsonSyntaxError(
-                                "invalid_json", i - 4, "unpaired surrogate escape"
+                                "invalid_json", i - 1, "unpaired surrogate escape"
                             )
                         self._pending_high = False
                         state = _STRING
@@ -367,7 +367,7 @@ class JsonScanner:
                         self._pending_high = True
                         state = _LOW_BACKSLASH
                     elif 0xDC00 <= code <= 0xDFFF:
-                        raise JsonSyntaxError("invalid_json", i - 4, "unpaired surrogate escape")
+                        raise JsonSyntaxError("invalid_json", i - 1, "unpaired surrogate escape")
                     else:
                         state = _STRING
                     continue

@@ -1,0 +1,1 @@
+"""Fuzzing harnesses for toolwire (not part of the installed package)."""
