@@ -132,7 +132,7 @@ class JsonCallBody:
         text positions only, so any chunking gives the same events."""
         sc = self.scanner
         if self.kind is None or (self.kind == "envelope" and not self.started):
-            self._decide(complete, out)
+            self._decide(complete, out, text, start, before, upto)
         cap = sc.capture_start
         if cap < 0:
             return
@@ -141,13 +141,7 @@ class JsonCallBody:
         if hi > lo:
             if not self.started:
                 self._start(out)
-            if lo >= before:
-                piece = text[start + lo - before : start + hi - before]
-            else:  # backlog from before the body's shape was known
-                raw = sc.raw()
-                if len(raw) < hi:  # an error cut this feed short: not kept yet
-                    raw += text[start : start + upto - before]
-                piece = raw[lo:hi]
+            piece = self._slice(text, start, before, upto, lo, hi)
             out.append(tool_call_delta(self.index, self.id, piece))
             self.emitted = hi
 
@@ -158,11 +152,23 @@ class JsonCallBody:
         self.plain = not pending
         self.scanner.set_escape(pending)
 
+    def _slice(self, text: str, start: int, before: int, upto: int, lo: int, hi: int) -> str:
+        """Raw body text [lo, hi): from this feed's text, or the kept text plus this
+        feed's (not kept yet when an error cut the feed short)."""
+        if lo >= before:
+            return text[start + lo - before : start + hi - before]
+        raw = self.scanner.raw()
+        if len(raw) < hi:
+            raw += text[start : start + upto - before]
+        return raw[lo:hi]
+
     def _start(self, out: list[Event]) -> None:
         self.started = True
         out.append(ToolCallStart(index=self.index, id=self.id, name=self.name))
 
-    def _decide(self, complete: bool, out: list[Event]) -> None:
+    def _decide(
+        self, complete: bool, out: list[Event], text: str, start: int, before: int, upto: int
+    ) -> None:
         sc = self.scanner
         members = sc.members
         if self.kind is None:
@@ -184,7 +190,7 @@ class JsonCallBody:
             cap = sc.capture_start
             for key, lo, hi in members:
                 if key == "name" and hi >= 0 and (cap < 0 or hi <= cap):
-                    value = json.loads(sc.raw()[lo:hi])
+                    value = json.loads(self._slice(text, start, before, upto, lo, hi))
                     if isinstance(value, str):
                         self.name = value
                     self._start(out)

@@ -223,6 +223,7 @@ class JsonScanner:
         self._capture_keys = None
         self._capture_next = False
         self.capture_start = self.value_start
+        self.capture_end = -1  # a member captured before the shape was known
 
     def finish(self) -> bool:
         """End of input: a top-level number completes here.  True if the value is
