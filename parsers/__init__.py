@@ -86,10 +86,10 @@ def parser(
     nesting depth, argument size (characters) and hold-back (characters); exceeding
     one is a ``limit_exceeded`` error.
     """
-    del tools  # no format shipped so far types raw values by schema
     return StreamParser(
         compiled(format),
         strict=strict,
+        tools=tools,
         generation_prompt=generation_prompt,
         max_depth=max_depth,
         max_argument_size=max_argument_size,

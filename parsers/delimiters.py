@@ -9,8 +9,8 @@ tail is then one C-level ``fullmatch``.
 
 The closure is built from the pattern's parse tree (``re._parser``, the stdlib's own
 regex parser): P(a b) = P(a) | a P(b); P(x*) = x* P(x); a character class is optional.
-Patterns must start with a fixed character set and end with a literal character so
-that a complete match is final (checked when a grammar loads).
+A pattern may end with a lookahead ``(?=...)``: the lexer then holds the text until it
+can see what follows (e.g. a closing tag that only counts before another tag).
 """
 
 from __future__ import annotations
@@ -73,10 +73,15 @@ def _render_node(op: Any, av: Any) -> str:
 
 
 def _prefix_seq(items: list[tuple[Any, Any]]) -> str:
-    """Regex matching every prefix of the strings ``items`` matches."""
+    """Regex matching every prefix of the strings ``items`` matches.  A final
+    lookahead counts as text: the lexer must see it before it can decide."""
     if not items:
         return ""
     (op, av), rest = items[0], items[1:]
+    if op is _C.ASSERT:
+        if rest or av[0] != 1:
+            raise ValueError("only a final lookahead (?=...) is allowed in a delimiter")
+        return _prefix_seq(list(av[1]))
     head = _prefix_node(op, av)
     if not rest:
         return head
@@ -142,6 +147,9 @@ class Delimiter:
     pattern: str
     """Regex text of the delimiter (escaped literal or the grammar's pattern)."""
     literal: str | None
+    open_ended: bool
+    """A match could be extended by more text (the pattern ends with a repetition or
+    a character class): a match that touches the buffer's end waits for more."""
     """The literal text, for literal delimiters."""
     match: Callable[..., re.Match[str] | None]
     """Compiled ``match`` of the delimiter itself."""
@@ -156,17 +164,12 @@ class Delimiter:
         lo, hi = parsed.getwidth()
         if lo == 0:
             raise ValueError(f"delimiter {name} can match the empty string")
-        if literal is None:
-            last = list(parsed)[-1]
-            if last[0] is not _C.LITERAL:
-                raise ValueError(
-                    f"pattern delimiter {name} must end with a literal character, so that "
-                    "a complete match is final"
-                )
+        last = list(parsed)[-1][0]
         return cls(
             name=name,
             pattern=pattern,
             literal=literal,
+            open_ended=literal is None and last not in (_C.LITERAL, _C.ASSERT),
             match=re.compile(pattern).match,
             prefix=re.compile(prefix_closure(pattern)).fullmatch,
             max_length=None if hi >= _C.MAXREPEAT else hi,

@@ -31,7 +31,7 @@ the first error raises ``ParseError`` and poisons the parser.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from lark import Token
@@ -39,6 +39,7 @@ from lark.exceptions import UnexpectedInput
 from lark.parsers.lalr_interactive_parser import InteractiveParser
 from lark.parsers.lalr_parser_state import ParseConf, ParserState
 
+from .calls import PendingCall
 from .decoding import InvalidBytes, Utf8Decoder
 from .delimiters import Delimiter
 from .errors import ErrorCode, ParseError
@@ -52,18 +53,19 @@ from .events import (
     TextDelta,
     TextEnd,
     TextStart,
+    ToolCall,
     ToolCallDelta,
-    ToolCallStart,
     _new,
     reasoning_delta,
     text_delta,
 )
-from .grammar import CompiledGrammar, LexState
+from .grammar import CompiledGrammar, ContentSpec, LexState
 from .islands import CallError, JsonCallBody
 from .json_engine import DEFAULT_MAX_DEPTH, DEFAULT_MAX_SIZE, JsonSyntaxError
 from .json_engine import escaped_run as _escaped_run
 from .json_engine import string_stop as _string_stop
 from .positions import LineCounter
+from .schema_typing import ToolSchemas
 
 __all__ = ["DEFAULT_MAX_HOLDBACK", "StreamParser"]
 
@@ -85,6 +87,7 @@ class StreamParser:
         grammar: CompiledGrammar,
         *,
         strict: bool = False,
+        tools: Sequence[Mapping[str, Any]] | None = None,
         generation_prompt: str | None = None,
         max_depth: int = DEFAULT_MAX_DEPTH,
         max_argument_size: int = DEFAULT_MAX_SIZE,
@@ -105,15 +108,24 @@ class StreamParser:
         self._run = False
         self._island: JsonCallBody | None = None
         self._hot: JsonCallBody | None = None
+        """The island, while its arguments stream with nothing held back: the state
+        in which ``feed`` takes its hot path."""
         self._text_find: Callable[..., re.Match[str] | None] | None = None
         self._text_class: type[TextDelta] | type[ReasoningDelta] = TextDelta
         self._text_block = 0
         self._text_pieces: list[str] = []
-        """The island, while its arguments stream with nothing held back: the state
-        in which ``feed`` takes its hot path."""
         self._island_term = ""
         self._island_offset = 0
-        self._call: tuple[int, str, str | None, int, bool] | None = None
+        self._call: PendingCall | None = None
+        self._schemas = ToolSchemas(tools)
+        self._run_text = False
+        """Whether the current run delivered text (leading separators are over)."""
+        self._held_ws = ""
+        """Trailing separator characters waiting for what ends the run."""
+        self._held_spec = ContentSpec("text")
+        self._captured: list[str] = []
+        self._captured_size = 0
+        self._capture_spec: ContentSpec | None = None
         self._calls = 0
         self._completed = 0
         self._recovering = False
@@ -406,10 +418,11 @@ class StreamParser:
         """Deliver buf[i:p] as content; -1, or the index of an offending character
         (after reporting it and entering recovery)."""
         spec = ls.content_spec
-        if spec is None or (spec.kind == "layout" and not ls.layout_ok(buf, i, p)):  # type: ignore[misc]
+        ok = ls.layout_ok
+        if spec is None or (ok is not None and not ok(buf, i, p)):
             bad = i
-            if spec is not None and ls.layout_ok is not None:
-                while bad < p and ls.layout_ok(buf, bad, bad + 1):
+            if ok is not None:
+                while bad < p and ok(buf, bad, bad + 1):
                     bad += 1
             self._consume(buf, i, bad)
             expected = ", ".join(self._g.describe(t) for t in ls.expected)
@@ -426,21 +439,69 @@ class StreamParser:
             self._run = True
             self._ip.feed_token(Token(ls.content, ""))  # type: ignore[arg-type]
         text = buf[i:p]
-        if spec.kind != "layout":
-            block = self._block
-            if block is None or block[0] != spec.kind:
-                self._end_block(out)
-                block = self._block = (spec.kind, self._next_block)
-                self._next_block += 1
-                out.append(
-                    TextStart(id=block[1]) if spec.kind == "text" else ReasoningStart(id=block[1])
-                )
-            if spec.kind == "text":
-                out.append(text_delta(block[1], text))
-            else:
-                out.append(reasoning_delta(block[1], text))
         self._pos.advance(text)
+        kind = spec.kind
+        if kind == "text" or kind == "reasoning":
+            self._deliver(spec, text, out)
+        elif kind != "layout":
+            self._captured.append(text)
+            self._captured_size += len(text)
+            limit = self.max_argument_size if kind == "value" else self.max_holdback
+            if self._captured_size > limit:
+                self._error(
+                    out,
+                    ErrorCode.LIMIT_EXCEEDED,
+                    f"{kind} longer than {limit} characters",
+                    self._pos.offset - (self._captured_size - limit),
+                )
+                self._recover(out)
+                return p
+            self._capture_spec = spec
+        call = self._call
+        if call is not None and call.raw is not None:
+            call.add_raw(text, out)
         return -1
+
+    def _deliver(self, spec: ContentSpec, text: str, out: list[Event]) -> None:
+        """Text or reasoning of the current run, minus the format's separators: a
+        leading run of ``strip_leading`` characters is dropped; a trailing run of
+        ``strip_trailing`` characters waits for what ends the run (``_end_run``),
+        at most ``max_holdback`` of them (the rest is text, so memory stays bounded
+        and the outcome does not depend on the chunking)."""
+        if spec.strip_leading and not self._run_text:
+            text = text.lstrip(spec.strip_leading)
+            if not text:
+                return
+        if spec.strip_trailing:
+            body = text.rstrip(spec.strip_trailing)
+            tail = text[len(body) :]
+            if body:
+                text = self._held_ws + body
+                self._held_ws = tail
+            else:
+                text = ""
+                self._held_ws += tail
+            self._held_spec = spec
+            excess = len(self._held_ws) - self.max_holdback
+            if excess > 0:
+                text += self._held_ws[:excess]
+                self._held_ws = self._held_ws[excess:]
+            if not text:
+                return
+        self._run_text = True
+        self._emit(spec.kind, text, out)
+
+    def _emit(self, kind: str, text: str, out: list[Event]) -> None:
+        block = self._block
+        if block is None or block[0] != kind:
+            self._end_block(out)
+            block = self._block = (kind, self._next_block)
+            self._next_block += 1
+            out.append(TextStart(id=block[1]) if kind == "text" else ReasoningStart(id=block[1]))
+        if kind == "text":
+            out.append(text_delta(block[1], text))
+        else:
+            out.append(reasoning_delta(block[1], text))
 
     def _end_block(self, out: list[Event]) -> None:
         block = self._block
@@ -448,15 +509,46 @@ class StreamParser:
             self._block = None
             out.append(TextEnd(id=block[1]) if block[0] == "text" else ReasoningEnd(id=block[1]))
 
+    def _end_run(self, before: str | None, out: list[Event]) -> None:
+        """A content run ends (at delimiter ``before``, or None for anything else):
+        settle held separators and captures, close the block."""
+        held = self._held_ws
+        if held:
+            self._held_ws = ""
+            strip_before = self._held_spec.strip_before
+            if before is None or (strip_before is not None and before not in strip_before):
+                self._emit(self._held_spec.kind, held, out)
+        spec = self._capture_spec
+        if spec is not None:
+            self._capture_spec = None
+            text = "".join(self._captured)
+            self._captured.clear()
+            self._captured_size = 0
+            call = self._call
+            if call is not None:
+                kind = spec.kind
+                if kind == "name":
+                    call.set_name(text.strip() or None, out)
+                elif kind == "id":
+                    call.id = text.strip() or call.id
+                    derive = self._g.spec.name_from_id
+                    call.set_name(derive(call.id) if derive else None, out)
+                elif kind == "key":
+                    call.key = text.strip()
+                else:
+                    call.add_value(text, self._schemas)
+        self._end_block(out)
+        self._run = False
+        self._run_text = False
+
     def _delimiter(
         self, ls: LexState, d: Delimiter, buf: str, p: int, end: int, out: list[Event]
     ) -> int:
         """Handle the delimiter buf[p:end]; returns where lexing goes on."""
-        self._end_block(out)
-        self._run = False
         text = buf[p:end]
         spec = self._g.spec
         if d not in ls.delimiters:
+            self._end_run(None, out)
             self._error(
                 out,
                 ErrorCode.UNEXPECTED_TAG,
@@ -473,6 +565,7 @@ class StreamParser:
             if d.name in spec.resync_after:
                 self._reset()
             return end
+        self._end_run(d.name, out)
         try:
             self._ip.feed_token(Token(d.name, text))
         except UnexpectedInput:
@@ -483,18 +576,42 @@ class StreamParser:
             self._pos.advance(text)
             self._recover(out)
             return end
+        call = self._call
         opener = spec.call_openers.get(d.name)
         if opener is not None:
+            if call is None:
+                call = self._call = PendingCall(
+                    self._calls, self._pos.offset, assemble=bool(spec.call_closers)
+                )
+                self._calls += 1
             name = opener(text)
-            index = self._calls
-            self._calls += 1
-            call_id = f"call_{index}"
-            started = name is not None
-            self._call = (index, call_id, name, self._pos.offset, started)
-            if started:
-                out.append(ToolCallStart(index=index, id=call_id, name=name))
+            if name is not None:
+                call.set_name(name, out)
+        elif call is not None:
+            key_from = spec.key_from.get(d.name)
+            if key_from is not None:
+                call.key = key_from(text)
+            if d.name not in spec.call_closers:
+                call.add_raw(text, out)
         self._pos.advance(text)
+        if call is not None and d.name in spec.call_closers:
+            self._call = None
+            self._complete_call(call.complete(self._pos.offset, out), out)
         return end
+
+    def _complete_call(self, event: ToolCall, out: list[Event]) -> None:
+        """Report a finished call, unless ``tools=`` was given and does not name it."""
+        names = self._schemas.names
+        if names and event.name not in names:
+            self._error(
+                out,
+                ErrorCode.UNKNOWN_TOOL,
+                f"call to unknown tool {event.name!r}",
+                event.span[0],
+            )
+            return
+        self._completed += 1
+        out.append(event)
 
     def _consume(self, buf: str, i: int, j: int) -> None:
         if j > i:
@@ -505,21 +622,20 @@ class StreamParser:
     def _open_island(self, term: str) -> None:
         call = self._call
         if call is None:
-            index = self._calls
+            call = PendingCall(self._calls, self._pos.offset, assemble=False)
             self._calls += 1
-            call = (index, f"call_{index}", None, self._pos.offset, False)
         self._call = None
-        index, call_id, name, start, started = call
-        mode = "arguments" if name is not None else self._g.spec.envelope
+        mode = "arguments" if call.name is not None else self._g.spec.envelope
         self._island = JsonCallBody(
             mode,
-            index=index,
-            call_id=call_id,
-            name=name,
-            span_start=start,
-            started=started,
+            index=call.index,
+            call_id=call.id,
+            name=call.name,
+            span_start=call.span_start,
+            started=call.started,
             max_depth=self.max_depth,
             max_size=self.max_argument_size,
+            id_key=self._g.spec.envelope_id_key,
         )
         self._island_term = term
         self._island_offset = self._pos.offset
@@ -602,9 +718,8 @@ class StreamParser:
             )
             self._recover(out)
             return
-        self._completed += 1
-        out.append(call)
         self._ip.feed_token(Token(self._island_term, ""))
+        self._complete_call(call, out)
 
     def _abort_island(self) -> None:
         isl = self._island
@@ -625,7 +740,10 @@ class StreamParser:
 
     def _recover(self, out: list[Event]) -> None:
         """Drop the broken structure and skip to the next resync delimiter."""
-        self._end_block(out)
+        self._capture_spec = None
+        self._captured.clear()
+        self._captured_size = 0
+        self._end_run(None, out)
         self._island = None
         self._call = None
         self._run = False
@@ -684,7 +802,7 @@ class StreamParser:
                     self._pos.offset,
                 )
                 return
-        self._end_block(out)
+        self._end_run(None, out)
         if self._recovering:
             out.append(Finish(reason="tool_calls" if self._completed else "stop"))
             return
@@ -709,18 +827,27 @@ class StreamParser:
 
     def _prime(self, prompt: str) -> None:
         """Run the prompt's tail through the parser silently: the output starts in the
-        state it leaves (e.g. inside reasoning), and offsets count the output only."""
+        state it leaves (inside reasoning, inside a tag, inside a call whose name the
+        prompt forced), and offsets count the output only."""
         strict = self.strict
         self.strict = False
         self._buf = prompt
         self._process([], False)
         self.strict = strict
-        self._buf = ""
+        held = self._buf  # a tag the prompt left unfinished: the output completes it
         self._island = None
-        self._call = None
         self._recovering = False
         self._block = None
         self._run = False
+        self._run_text = False
+        self._held_ws = ""
         self._pos = LineCounter()
+        self._pos.offset = -len(held)
         self._next_block = 0
+        call = self._call
         self._calls = 0
+        if call is not None:  # e.g. a prefilled ``<tool_call name="f">``
+            call.index, call.id, call.span_start, call.started = 0, "call_0", 0, False
+            if call.raw is not None:
+                call.raw.clear()
+            self._calls = 1

@@ -29,6 +29,8 @@ class ErrorCode(StrEnum):
     """A delimiter where the format does not allow it (a stray closing tag)."""
     UNEXPECTED_TEXT = "unexpected_text"
     """Text where the format allows only a delimiter (e.g. after a call's JSON)."""
+    UNKNOWN_TOOL = "unknown_tool"
+    """A call to a tool that is not in ``tools=`` (only checked when tools are given)."""
     INVALID_UTF8 = "invalid_utf8"
     """Byte input that is not UTF-8; the offset is where the bad bytes would be."""
     LIMIT_EXCEEDED = "limit_exceeded"

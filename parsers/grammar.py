@@ -30,7 +30,7 @@ from .delimiters import Delimiter, first_char_regex
 
 __all__ = ["CompiledGrammar", "ContentSpec", "FormatSpec", "LexState"]
 
-ContentKind = Literal["text", "reasoning", "layout"]
+ContentKind = Literal["text", "reasoning", "layout", "name", "id", "key", "value"]
 
 
 @dataclass(frozen=True)
@@ -38,12 +38,25 @@ class ContentSpec:
     """How one content terminal is treated."""
 
     kind: ContentKind
-    """``text`` and ``reasoning`` become blocks of deltas; ``layout`` is dropped."""
+    """``text`` and ``reasoning`` become blocks of deltas; ``layout`` is dropped;
+    ``name``, ``id`` and ``key`` are captured (bounded by the hold-back limit) and set
+    the open call's tool name, call id, or the key of its next argument when the run
+    ends; ``value`` is captured (bounded by the argument-size limit) as the raw value
+    of that argument, typed by the tool's schema."""
     allowed: str | None = None
-    """For layout: regex of one allowed character (anything else is an error)."""
+    """For layout and captures: regex of one allowed character (anything else is an
+    error)."""
     strict: bool = False
     """True: delimiters of the format that are not acceptable here are reported as
     ``unexpected_tag`` instead of being taken as text."""
+    strip_leading: str = ""
+    """Characters dropped at the start of a run (template separators such as the
+    newline after ``<think>``)."""
+    strip_trailing: str = ""
+    """Characters held at the end of a run and dropped if the run ends at one of
+    ``strip_before`` (the newline before ``</think>``); otherwise delivered."""
+    strip_before: frozenset[str] | None = None
+    """Delimiters before which trailing characters are dropped (None: any)."""
 
 
 @dataclass(frozen=True)
@@ -64,6 +77,14 @@ class FormatSpec:
     the delimiter's text (None when the name comes later)."""
     envelope: Literal["arguments", "envelope", "auto"] = "arguments"
     """How a JSON call body without a name from its delimiter is read."""
+    envelope_id_key: str | None = None
+    """An extra envelope key carrying the call id (Mistral Nemo's ``"id"``)."""
+    key_from: Mapping[str, Callable[[str], str]] = field(default_factory=dict)
+    """Delimiters that carry the key of the next argument (``<parameter=KEY>``)."""
+    call_closers: frozenset[str] = frozenset()
+    """Delimiters that complete a call assembled from ``key``/``value`` captures."""
+    name_from_id: Callable[[str], str | None] | None = None
+    """For formats whose call id carries the name (Kimi ``functions.NAME:IDX``)."""
     resync_before: frozenset[str] = frozenset()
     """After an error, parsing restarts at the next of these delimiters (kept)."""
     resync_after: frozenset[str] = frozenset()
@@ -143,7 +164,7 @@ class CompiledGrammar:
         if cspec is None or cspec.strict:
             strays = tuple(d for n, d in self.delimiters.items() if n not in names)
         layout_ok = None
-        if cspec is not None and cspec.kind == "layout":
+        if cspec is not None and (cspec.kind == "layout" or cspec.allowed):
             allowed = cspec.allowed or r"[ \t\r\n]"
             layout_ok = re.compile("(?:" + allowed + ")*").fullmatch
         return LexState(

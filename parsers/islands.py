@@ -46,6 +46,7 @@ class JsonCallBody:
         "emitted",
         "escape_pending",
         "id",
+        "id_key",
         "index",
         "kind",
         "name",
@@ -67,11 +68,14 @@ class JsonCallBody:
         started: bool,
         max_depth: int,
         max_size: int,
+        id_key: str | None = None,
     ) -> None:
         self.index = index
         self.id = call_id
         self.name = name
         self.span_start = span_start
+        self.id_key = id_key
+        """An extra envelope key that carries the call id (e.g. Mistral's ``id``)."""
         self.started = started
         """Whether tool_call_start was already emitted (by the opening delimiter)."""
         self.kind: str | None = "arguments" if mode == "arguments" else None
@@ -203,7 +207,7 @@ class JsonCallBody:
         value: Any = sc.value()
         raw_all = sc.raw()
         if self.kind == "envelope":
-            keys = [m[0] for m in sc.members]
+            keys = [m[0] for m in sc.members if m[0] != self.id_key]
             arg_keys = [k for k in keys if k in _ARGUMENT_KEYS]
             if sorted(keys) != sorted(["name", *arg_keys]) or len(arg_keys) != 1:
                 raise CallError(
@@ -218,6 +222,8 @@ class JsonCallBody:
                 )
             self.name = value["name"]
             arguments = value[arg_keys[0]]
+            if self.id_key is not None and isinstance(value.get(self.id_key), str):
+                self.id = value[self.id_key]
         else:
             arguments = value
         if not isinstance(arguments, dict):
