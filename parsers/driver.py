@@ -114,6 +114,7 @@ class StreamParser:
         self._text_class: type[TextDelta] | type[ReasoningDelta] = TextDelta
         self._text_block = 0
         self._text_pieces: list[str] = []
+        self._text_tail = ""
         self._island_term = ""
         self._island_offset = 0
         self._call: PendingCall | None = None
@@ -180,7 +181,13 @@ class StreamParser:
                 return [event]
             return self._feed_warm(hot, chunk)
         find = self._text_find
-        if find is not None and type(chunk) is str and chunk and find(chunk) is None:
+        if (
+            find is not None
+            and type(chunk) is str
+            and chunk
+            and find(chunk) is None
+            and chunk[-1] not in self._text_tail
+        ):
             # Hot path for text and reasoning: nothing held back, a block is open and
             # no delimiter of the current state can start in this chunk.  Positions
             # are counted later, from the kept pieces (``_flush_text``).
@@ -211,13 +218,20 @@ class StreamParser:
         """Enable the text hot path if the parser rests inside an open block."""
         self._text_find = None
         block = self._block
-        if block is None or self._buf or self._island is not None or self._recovering:
+        if (
+            block is None
+            or self._buf
+            or self._held_ws
+            or self._island is not None
+            or self._recovering
+        ):
             return
         ls = self._states[self._ip.parser_state.position]
         spec = ls.content_spec
         if spec is None or spec.kind != block[0] or not self._run or ls.find is None:
             return
         self._text_find = ls.find
+        self._text_tail = spec.strip_trailing  # such a chunk end must wait: not hot
         self._text_class = TextDelta if spec.kind == "text" else ReasoningDelta
         self._text_block = block[1]
 
@@ -593,6 +607,9 @@ class StreamParser:
                 call.key = key_from(text)
             if d.name not in spec.call_closers:
                 call.add_raw(text, out)
+        if d.name in spec.island_lead:
+            # The island that follows begins with this text: leave it in the buffer.
+            return p
         self._pos.advance(text)
         if call is not None and d.name in spec.call_closers:
             self._call = None

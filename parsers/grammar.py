@@ -81,6 +81,9 @@ class FormatSpec:
     """An extra envelope key carrying the call id (Mistral Nemo's ``"id"``)."""
     key_from: Mapping[str, Callable[[str], str]] = field(default_factory=dict)
     """Delimiters that carry the key of the next argument (``<parameter=KEY>``)."""
+    island_lead: frozenset[str] = frozenset()
+    """Delimiters whose text is the first text of the island that follows (a ``{``
+    that both announces a JSON body and begins it)."""
     call_closers: frozenset[str] = frozenset()
     """Delimiters that complete a call assembled from ``key``/``value`` captures."""
     name_from_id: Callable[[str], str | None] | None = None

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .formats import tags
+from .formats import hermes, tags
 from .grammar import CompiledGrammar, FormatSpec
 
 __all__ = ["FormatInfo", "compiled", "format_info", "format_names"]
 
-_SPECS: dict[str, FormatSpec] = {spec.name: spec for spec in (tags.SPEC,)}
+_SPECS: dict[str, FormatSpec] = {spec.name: spec for spec in (tags.SPEC, hermes.SPEC)}
 _COMPILED: dict[str, CompiledGrammar] = {}
 
 
