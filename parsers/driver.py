@@ -60,7 +60,7 @@ from .events import (
     text_delta,
 )
 from .grammar import CompiledGrammar, ContentSpec, LexState
-from .islands import CallError, JsonCallBody
+from .islands import ISLAND_KINDS, CallError, Island, JsonCallBody
 from .json_engine import DEFAULT_MAX_DEPTH, DEFAULT_MAX_SIZE, JsonSyntaxError
 from .json_engine import escaped_run as _escaped_run
 from .json_engine import string_stop as _string_stop
@@ -106,7 +106,7 @@ class StreamParser:
         self._block: tuple[str, int] | None = None
         self._next_block = 0
         self._run = False
-        self._island: JsonCallBody | None = None
+        self._island: Island | None = None
         self._hot: JsonCallBody | None = None
         """The island, while its arguments stream with nothing held back: the state
         in which ``feed`` takes its hot path."""
@@ -210,7 +210,9 @@ class StreamParser:
         else:
             self._feed_bytes(bytes(chunk), out, False)
         isl = self._island
-        self._hot = isl if isl is not None and isl.streaming and not self._buf else None
+        self._hot = (
+            isl if isinstance(isl, JsonCallBody) and isl.streaming and not self._buf else None
+        )
         self._arm_text()
         return out
 
@@ -643,7 +645,7 @@ class StreamParser:
             self._calls += 1
         self._call = None
         mode = "arguments" if call.name is not None else self._g.spec.envelope
-        self._island = JsonCallBody(
+        self._island = ISLAND_KINDS[self._g.spec.islands[term]](
             mode,
             index=call.index,
             call_id=call.id,

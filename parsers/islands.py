@@ -17,15 +17,55 @@ it is emitted as soon as the name is known or the argument text begins.
 from __future__ import annotations
 
 import json
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from .events import Event, ToolCall, ToolCallStart, tool_call_delta
 from .json_engine import STRING_STATE, JsonScanner, JsonSyntaxError
 
-__all__ = ["CallError", "JsonCallBody"]
+__all__ = ["ISLAND_KINDS", "CallError", "Island", "IslandScanner", "JsonCallBody"]
 
 _ARGUMENT_KEYS = frozenset(("arguments", "parameters"))
 _ENVELOPE_KEYS = frozenset(("name", "arguments", "parameters"))
+
+
+class IslandScanner(Protocol):
+    """What the driver reads of an island's sub-parser."""
+
+    size: int
+    """Characters consumed so far."""
+    value_start: int
+    """Offset (in the consumed text) of the value's first character."""
+
+    def raw(self) -> str:
+        """Everything consumed, as it arrived."""
+        ...
+
+    def finish(self) -> bool:
+        """End of input: True if the value is complete."""
+        ...
+
+    def expected(self) -> str:
+        """What the sub-parser waits for, for truncation messages."""
+        ...
+
+
+class Island(Protocol):
+    """One call body handed to a sub-parser that says where it ends.
+
+    ``feed`` returns the index just past the completing character, or -1, and raises
+    ``JsonSyntaxError`` (the sub-parsers' one error type, index into ``text``) after
+    delivering the argument text before the error.  ``streaming`` enables the driver's
+    hot path and is only ever True for ``JsonCallBody``."""
+
+    index: int
+    id: str
+    started: bool
+    streaming: bool
+    scanner: IslandScanner
+
+    def feed(self, text: str, start: int, end: int, out: list[Event]) -> int: ...
+
+    def complete(self, span_end: int) -> ToolCall: ...
 
 
 class CallError(Exception):
@@ -240,3 +280,9 @@ class JsonCallBody:
             raw=raw,
             span=(self.span_start, span_end),
         )
+
+
+ISLAND_KINDS: dict[str, Any] = {"json_call": JsonCallBody}
+"""Island kinds a FormatSpec may name -> the class that parses them.  Each is built
+with ``(mode, index=, call_id=, name=, span_start=, started=, max_depth=, max_size=,
+id_key=)`` and implements ``Island``."""
