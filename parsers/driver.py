@@ -55,9 +55,11 @@ from .events import (
     TextStart,
     ToolCall,
     ToolCallDelta,
+    ToolCallStart,
     _new,
     reasoning_delta,
     text_delta,
+    tool_call_delta,
 )
 from .grammar import CompiledGrammar, ContentSpec, LexState
 from .islands import ISLAND_KINDS, CallError, Island, JsonCallBody
@@ -117,6 +119,8 @@ class StreamParser:
         self._text_tail = ""
         self._island_term = ""
         self._island_offset = 0
+        self._speculative = False
+        self._lead_snapshot: tuple[InteractiveParser, LexState] | None = None
         self._call: PendingCall | None = None
         self._schemas = ToolSchemas(tools)
         self._run_text = False
@@ -210,9 +214,10 @@ class StreamParser:
         else:
             self._feed_bytes(bytes(chunk), out, False)
         isl = self._island
-        self._hot = (
-            isl if isinstance(isl, JsonCallBody) and isl.streaming and not self._buf else None
-        )
+        if isinstance(isl, JsonCallBody) and isl.streaming and not isl.quiet and not self._buf:
+            self._hot = isl
+        else:
+            self._hot = None
         self._arm_text()
         return out
 
@@ -375,11 +380,16 @@ class StreamParser:
                         break
                     j = p + 1
             if i < p:
+                fresh = not self._run
                 bad = self._content(ls, buf, i, p, out)
                 if bad >= 0:
                     i = bad
                     continue
                 i = p
+                if fresh and verdict is not None:
+                    # The run's content token moved the parser to another state:
+                    # what may follow there is decided again.
+                    continue
             if verdict is None or verdict == "hold":
                 break
             if verdict == "limit":
@@ -488,6 +498,7 @@ class StreamParser:
             text = text.lstrip(spec.strip_leading)
             if not text:
                 return
+        self._run_text = True  # past the leading separators, even if all of it waits
         if spec.strip_trailing:
             body = text.rstrip(spec.strip_trailing)
             tail = text[len(body) :]
@@ -504,7 +515,6 @@ class StreamParser:
                 self._held_ws = self._held_ws[excess:]
             if not text:
                 return
-        self._run_text = True
         self._emit(spec.kind, text, out)
 
     def _emit(self, kind: str, text: str, out: list[Event]) -> None:
@@ -582,6 +592,9 @@ class StreamParser:
                 self._reset()
             return end
         self._end_run(d.name, out)
+        if d.name in spec.island_lead:
+            # A speculative island may turn out to be text: keep where it began.
+            self._lead_snapshot = (self._ip.copy(deepcopy_values=False), ls)  # type: ignore[no-untyped-call]
         try:
             self._ip.feed_token(Token(d.name, text))
         except UnexpectedInput:
@@ -655,10 +668,14 @@ class StreamParser:
             max_depth=self.max_depth,
             max_size=self.max_argument_size,
             id_key=self._g.spec.envelope_id_key,
+            extra_keys=self._g.spec.envelope_extra_keys,
         )
         self._island_term = term
         self._island_offset = self._pos.offset
         self._run = False
+        self._speculative = term in self._g.spec.speculative_islands
+        if self._speculative:
+            self._island.quiet = True
 
     def _guard_island_error(self, exc: JsonSyntaxError, out: list[Event]) -> None:
         """The hot path's island raised: report it as ``_process`` would, then go on
@@ -699,6 +716,9 @@ class StreamParser:
     def _island_error(self, buf: str, i: int, exc: JsonSyntaxError, out: list[Event]) -> int:
         isl = self._island
         assert isl is not None
+        if self._speculative:
+            self._not_a_call(isl.scanner.raw() + buf[i : exc.index], out)
+            return exc.index
         self._pos.advance(isl.scanner.raw())
         self._consume(buf, i, exc.index)
         code = exc.code
@@ -717,6 +737,20 @@ class StreamParser:
     def _finish_island(self, out: list[Event], buf: str, done: int) -> None:
         isl = self._island
         assert isl is not None
+        if self._speculative:
+            try:
+                call = isl.complete(self._pos.offset + len(isl.scanner.raw()))
+            except (CallError, JsonSyntaxError):
+                self._not_a_call(isl.scanner.raw(), out)
+                return
+            self._island = None
+            self._pos.advance(isl.scanner.raw())
+            self._ip.feed_token(Token(self._island_term, ""))
+            # Withheld until the body proved to be a call: start and text in one go.
+            out.append(ToolCallStart(index=call.index, id=call.id, name=call.name))
+            out.append(tool_call_delta(call.index, call.id, call.raw))
+            self._complete_call(call, out)
+            return
         self._island = None
         self._pos.advance(isl.scanner.raw())
         try:
@@ -739,6 +773,18 @@ class StreamParser:
             return
         self._ip.feed_token(Token(self._island_term, ""))
         self._complete_call(call, out)
+
+    def _not_a_call(self, text: str, out: list[Event]) -> None:
+        """A speculative body is not a call: its text is content of the state before
+        its leading delimiter, and lexing goes on after it."""
+        self._island = None
+        self._calls -= 1
+        assert self._lead_snapshot is not None
+        snapshot, ls = self._lead_snapshot
+        self._ip = snapshot
+        self._run = False
+        if text:
+            self._content(ls, text, 0, len(text), out)
 
     def _abort_island(self) -> None:
         isl = self._island
@@ -810,6 +856,8 @@ class StreamParser:
         if isl is not None:
             if isl.scanner.finish():
                 self._finish_island(out, "", 0)
+            elif self._speculative and getattr(isl, "kind", None) != "envelope":
+                self._not_a_call(isl.scanner.raw(), out)
             else:
                 self._pos.advance(isl.scanner.raw())
                 self._island = None

@@ -81,6 +81,12 @@ class FormatSpec:
     """An extra envelope key carrying the call id (Mistral Nemo's ``"id"``)."""
     key_from: Mapping[str, Callable[[str], str]] = field(default_factory=dict)
     """Delimiters that carry the key of the next argument (``<parameter=KEY>``)."""
+    speculative_islands: frozenset[str] = frozenset()
+    """Islands that may turn out not to be a call (Llama's bare JSON: ``{"total": 3}``
+    is an answer): their events are withheld until the body completes as a valid
+    call; otherwise the text is content of the state before the island's lead."""
+    envelope_extra_keys: frozenset[str] = frozenset()
+    """Envelope keys that are allowed and ignored (Llama's ``"type": "function"``)."""
     island_lead: frozenset[str] = frozenset()
     """Delimiters whose text is the first text of the island that follows (a ``{``
     that both announces a JSON body and begins it)."""

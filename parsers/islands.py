@@ -61,6 +61,8 @@ class Island(Protocol):
     id: str
     started: bool
     streaming: bool
+    quiet: bool
+    """Set by the driver for speculative islands: emit nothing, it reports the call."""
     scanner: IslandScanner
 
     def feed(self, text: str, start: int, end: int, out: list[Event]) -> int: ...
@@ -85,12 +87,14 @@ class JsonCallBody:
     __slots__ = (
         "emitted",
         "escape_pending",
+        "extra_keys",
         "id",
         "id_key",
         "index",
         "kind",
         "name",
         "plain",
+        "quiet",
         "scanner",
         "span_start",
         "started",
@@ -109,12 +113,17 @@ class JsonCallBody:
         max_depth: int,
         max_size: int,
         id_key: str | None = None,
+        extra_keys: frozenset[str] = frozenset(),
     ) -> None:
         self.index = index
         self.id = call_id
         self.name = name
         self.span_start = span_start
         self.id_key = id_key
+        self.extra_keys = extra_keys
+        """Envelope keys allowed and ignored."""
+        self.quiet = False
+        """Speculative: emit nothing while parsing (the driver reports the call)."""
         """An extra envelope key that carries the call id (e.g. Mistral's ``id``)."""
         self.started = started
         """Whether tool_call_start was already emitted (by the opening delimiter)."""
@@ -143,6 +152,8 @@ class JsonCallBody:
         before = sc.size
         if self.streaming:
             self.emitted = before  # the driver's hot path delivered everything so far
+        if self.quiet:
+            out = []
         try:
             done = sc.feed(text, start, end)
         except JsonSyntaxError as exc:
@@ -247,7 +258,7 @@ class JsonCallBody:
         value: Any = sc.value()
         raw_all = sc.raw()
         if self.kind == "envelope":
-            keys = [m[0] for m in sc.members if m[0] != self.id_key]
+            keys = [m[0] for m in sc.members if m[0] != self.id_key and m[0] not in self.extra_keys]
             arg_keys = [k for k in keys if k in _ARGUMENT_KEYS]
             if sorted(keys) != sorted(["name", *arg_keys]) or len(arg_keys) != 1:
                 raise CallError(

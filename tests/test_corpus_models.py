@@ -21,6 +21,8 @@ from toolwire.events import Error, Event, ReasoningDelta, TextDelta, ToolCall
 
 PROMPTS: dict[str, dict[str, str]] = {
     "hermes": {"reasoning_started": "<|im_start|>assistant\n<think>\n"},
+    "harmony": {"prompt_ends_in_header": "<|start|>assistant"},
+    "llama3-json": {},
 }
 """Format -> corpus option -> the generation_prompt tail it stands for."""
 
