@@ -133,6 +133,7 @@ class StreamParser:
         self._capture_spec: ContentSpec | None = None
         self._calls = 0
         self._completed = 0
+        self._text_after_call = False
         self._recovering = False
         self._failed: ParseError | None = None
         self._closed = False
@@ -518,6 +519,8 @@ class StreamParser:
         self._emit(spec.kind, text, out)
 
     def _emit(self, kind: str, text: str, out: list[Event]) -> None:
+        if not self._text_after_call and not text.isspace():
+            self._text_after_call = True
         block = self._block
         if block is None or block[0] != kind:
             self._end_block(out)
@@ -643,6 +646,7 @@ class StreamParser:
             )
             return
         self._completed += 1
+        self._text_after_call = False
         out.append(event)
 
     def _consume(self, buf: str, i: int, j: int) -> None:
@@ -851,6 +855,11 @@ class StreamParser:
         self._consume(buf, i, n)
         return n
 
+    def _finish_reason(self) -> str:
+        """``tool_calls`` when the output ends with calls (text or reasoning after the
+        last call means the model went on instead of waiting for the results)."""
+        return "tool_calls" if self._completed and not self._text_after_call else "stop"
+
     def _end(self, out: list[Event]) -> None:
         isl = self._island
         if isl is not None:
@@ -871,7 +880,7 @@ class StreamParser:
                 return
         self._end_run(None, out)
         if self._recovering:
-            out.append(Finish(reason="tool_calls" if self._completed else "stop"))
+            out.append(Finish(reason=self._finish_reason()))
             return
         ls = self._states[self._ip.parser_state.position]
         if not ls.accepts_end:
@@ -884,7 +893,7 @@ class StreamParser:
             )
             return
         self._ip.feed_eof(Token("$END", ""))  # type: ignore[no-untyped-call]
-        out.append(Finish(reason="tool_calls" if self._completed else "stop"))
+        out.append(Finish(reason=self._finish_reason()))
 
     # -- setup ---------------------------------------------------------------------
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -59,7 +60,7 @@ def coalesce(events: Iterable[Event]) -> list[dict[str, Any]]:
 def split_at(data: Any, cuts: Sequence[int]) -> list[Any]:
     """``data`` cut at the given (sorted, in-range) positions."""
     bounds = [0, *cuts, len(data)]
-    return [data[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
+    return [data[a:b] for a, b in itertools.pairwise(bounds)]
 
 
 @st.composite
@@ -89,7 +90,9 @@ def corpus_root() -> Path | None:
     ../shared/corpus beside the checkout; None when absent."""
     for candidate in (
         os.environ.get("TOOLWIRE_CORPUS"),
-        os.path.join(os.environ["TOOLWIRE_SHARED"], "corpus") if "TOOLWIRE_SHARED" in os.environ else None,
+        os.path.join(os.environ["TOOLWIRE_SHARED"], "corpus")
+        if "TOOLWIRE_SHARED" in os.environ
+        else None,
         str(Path(__file__).resolve().parents[2] / "shared" / "corpus"),
     ):
         if candidate and Path(candidate).is_dir():

@@ -1,0 +1,638 @@
+"""Benchmark: toolwire's ``tags`` parser on one large streamed tool call.
+
+Run from the repository root (inside the project's virtualenv)::
+
+    python benchmarks/bench_tags.py            # full run: 1 KB .. 1 MB x 1/4/64-char chunks
+    python benchmarks/bench_tags.py --quick    # 1 KB .. 100 KB, 4-char chunks, fewer repeats
+    python benchmarks/bench_tags.py --json results.json
+
+The report (Markdown) goes to stdout, progress to stderr.  Targets are reported as
+PASS/FAIL but never change the exit status; see benchmarks/README.md for what each
+column means and how the peers' quadratic costs are estimated.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import platform
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from functools import partial
+from importlib import metadata
+from typing import Any, Protocol
+
+from common import (
+    PrefixSample,
+    build_arguments,
+    estimate_total,
+    floor_run,
+    fmt_ms,
+    fmt_ratio,
+    fmt_us,
+    median,
+    noop_run,
+    reparse_run,
+    sample_prefix_costs,
+    split,
+    time_once,
+    time_runs,
+    wrap_tags,
+)
+
+KB = 1024
+SIZES: tuple[tuple[str, int], ...] = (
+    ("1 KB", KB),
+    ("10 KB", 10 * KB),
+    ("100 KB", 100 * KB),
+    ("1 MB", 1024 * KB),
+)
+CHUNK_SIZES: tuple[int, ...] = (4, 1, 64)
+"""4 characters is the headline (about one LLM token); 1 and 64 bracket it."""
+
+TOOL_NAME = "write_file"
+
+# Targets (reporting only).
+TARGET_SIZE = "100 KB"
+TARGET_CHUNK = 4
+FLOOR_RATIO_GOAL, FLOOR_RATIO_MUST = 2.0, 3.0
+LINEARITY_MAX = 11.0
+SPEEDUP_GOAL, SPEEDUP_MUST = 300.0, 100.0
+
+
+class Parser(Protocol):
+    def feed(self, chunk: str) -> list[Any]: ...
+    def close(self) -> list[Any]: ...
+
+
+ParserFactory = Callable[[], Parser]
+
+
+def default_factory() -> ParserFactory:
+    toolwire: Any = importlib.import_module("toolwire")
+    make: Callable[[str], Parser] = toolwire.parser
+    make("tags")  # fail here, once, if the parser does not exist yet
+    return lambda: make("tags")
+
+
+# ---------------------------------------------------------------------------
+# Peers
+# ---------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Peer:
+    key: str
+    label: str
+    parse: Callable[[str], object]
+
+
+def load_peers() -> list[Peer]:
+    peers: list[Peer] = []
+    try:
+        from jiter import from_json
+    except ImportError:
+        print("warning: jiter is not installed; its column will be n/a", file=sys.stderr)
+    else:
+
+        def jiter_parse(acc: str) -> object:
+            return from_json(acc.encode(), partial_mode="trailing-strings")
+
+        peers.append(Peer("jiter", "jiter re-parse", jiter_parse))
+    try:
+        import partial_json_parser  # type: ignore[import-untyped]
+    except ImportError:
+        print(
+            "warning: partial-json-parser is not installed; its column will be n/a", file=sys.stderr
+        )
+    else:
+
+        def pjp_parse(acc: str) -> object:
+            return partial_json_parser.loads(acc)
+
+        peers.append(Peer("pjp", "partial-json-parser", pjp_parse))
+    return peers
+
+
+@dataclass(slots=True)
+class PeerResult:
+    seconds: float
+    estimated: bool
+    estimate_seconds: float
+    runs: list[float] = field(default_factory=list)
+    failures: int = 0
+    """Sampled prefixes the peer rejected (caught and skipped, as its callers do)."""
+
+
+# ---------------------------------------------------------------------------
+# One cell: one size x one chunk size
+# ---------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Cell:
+    size_label: str
+    size_chars: int
+    size_bytes: int
+    chunk: int
+    chunks: int
+    repeats: int
+    noop_s: float | None = None
+    floor_s: float | None = None
+    json_loads_s: float | None = None
+    toolwire_s: float | None = None
+    toolwire_runs: list[float] = field(default_factory=list)
+    events_per_run: int | None = None
+    deltas_per_run: int | None = None
+    peers: dict[str, PeerResult] = field(default_factory=dict)
+    aborted: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def per_chunk(self, seconds: float | None) -> float | None:
+        return None if seconds is None else seconds / self.chunks
+
+    @property
+    def floor_ratio(self) -> float | None:
+        if self.toolwire_s is None or not self.floor_s:
+            return None
+        return self.toolwire_s / self.floor_s
+
+    def speedup(self, peer: str) -> tuple[float | None, bool]:
+        result = self.peers.get(peer)
+        if result is None or not self.toolwire_s:
+            return None, False
+        return result.seconds / self.toolwire_s, result.estimated
+
+
+def check_events(
+    make: ParserFactory, chunks: Sequence[str], expected: Any, close_at: int
+) -> tuple[str | None, int, int, list[str]]:
+    """One untimed run (also the warm-up): exactly one tool_call event, named
+    ``write_file``, whose arguments equal ``expected``, and no error event.
+    Returns (reason to abort or None, events, deltas, notes)."""
+    p = make()
+    events: list[Any] = []
+    emitted_at: list[int] = []
+    try:
+        for i, c in enumerate(chunks):
+            out = p.feed(c)
+            events.extend(out)
+            emitted_at.extend(i for e in out if getattr(e, "type", None) == "tool_call")
+        events.extend(p.close())
+    except Exception as exc:
+        return f"parser raised {type(exc).__name__}: {exc}", 0, 0, []
+    calls = [e for e in events if getattr(e, "type", None) == "tool_call"]
+    errors = [e for e in events if getattr(e, "type", None) == "error"]
+    deltas = sum(1 for e in events if getattr(e, "type", None) == "tool_call_delta")
+    if errors:
+        return f"error event: {errors[0]!r}"[:200], len(events), deltas, []
+    if len(calls) != 1:
+        return f"expected 1 tool_call event, got {len(calls)}", len(events), deltas, []
+    call = calls[0]
+    if getattr(call, "name", None) != TOOL_NAME:
+        return f"tool_call name is {getattr(call, 'name', None)!r}", len(events), deltas, []
+    if getattr(call, "arguments", None) != expected:
+        return "tool_call arguments differ from json.loads(ARGS)", len(events), deltas, []
+    notes: list[str] = []
+    if not emitted_at or emitted_at[0] != close_at:
+        where = f"chunk {emitted_at[0]}" if emitted_at else "close()"
+        notes.append(f"tool_call emitted at {where}, expected at chunk {close_at} (closing `}}`)")
+    return None, len(events), deltas, notes
+
+
+@dataclass(slots=True)
+class Config:
+    sizes: list[tuple[str, int]]
+    chunk_sizes: list[int]
+    repeats: int
+    samples: int
+    sample_budget: float
+    full_limit: float
+    full_budget: float
+
+
+def repeats_for(config: Config, chunk_count: int) -> int:
+    """Fewer repeats where one run feeds very many chunks (1 MB at 1-4 chars)."""
+    if chunk_count > 500_000:
+        return min(config.repeats, 2)
+    if chunk_count > 100_000:
+        return min(config.repeats, 3)
+    return config.repeats
+
+
+def progress(message: str) -> None:
+    print(f"[bench] {message}", file=sys.stderr, flush=True)
+
+
+class PeerSampler:
+    """Per-prefix samples for one (peer, size); shared by every chunk size, since a
+    prefix's parse time depends only on its length."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.cache: dict[tuple[str, str], PrefixSample] = {}
+        self.probe: dict[tuple[str, str], float] = {}
+
+    def get(self, peer: Peer, size_label: str, text: str) -> PrefixSample:
+        key = (peer.key, size_label)
+        sample = self.cache.get(key)
+        if sample is not None:
+            return sample
+        peer.parse(text[: len(text) // 2])  # warm-up
+        full = time_once(lambda: peer.parse(text))  # the longest prefix: the dearest
+        self.probe[key] = full
+        # Sampling costs about samples x full / 2 (more if per-prefix cost is
+        # superlinear, which only makes it cheaper): keep it within the budget.
+        count = self.config.samples
+        if full > 0:
+            count = min(count, max(10, int(self.config.sample_budget / (full / 2))))
+        tries = 3 if full < 0.02 else 1
+        progress(
+            f"  sampling {peer.label} at {size_label}: {count} prefixes "
+            f"(full text parses in {full * 1e3:.3g} ms)"
+        )
+        sample = sample_prefix_costs(peer.parse, text, count, tries)
+        self.cache[key] = sample
+        return sample
+
+
+def run_cell(
+    config: Config,
+    make: ParserFactory,
+    peers: list[Peer],
+    sampler: PeerSampler,
+    size_label: str,
+    args_text: str,
+    expected: Any,
+    json_loads_s: float,
+    chunk: int,
+) -> Cell:
+    stream = wrap_tags(args_text)
+    chunks = split(stream, chunk)
+    reps = repeats_for(config, len(chunks))
+    cell = Cell(size_label, len(args_text), len(args_text.encode()), chunk, len(chunks), reps)
+    cell.json_loads_s = json_loads_s
+    progress(f"{size_label}, {chunk}-char chunks: {len(chunks):,} chunks, {reps} repeats")
+
+    # Index of the chunk that holds the `}` closing the tool call's JSON body.
+    body_end = stream.index("</tool_call>") - 1
+    reason, n_events, n_deltas, notes = check_events(make, chunks, expected, body_end // chunk)
+    if reason is not None:
+        cell.aborted = reason
+        progress(f"  ABORTED: {reason}")
+        return cell
+    cell.events_per_run, cell.deltas_per_run = n_events, n_deltas
+    cell.notes.extend(notes)
+
+    cell.noop_s = median(time_runs(lambda: noop_run(chunks), reps))
+    cell.floor_s = median(time_runs(lambda: floor_run(chunks), reps))
+
+    def toolwire_run() -> None:
+        p = make()
+        feed = p.feed
+        for c in chunks:
+            feed(c)
+        p.close()
+
+    cell.toolwire_runs = time_runs(toolwire_run, reps)
+    cell.toolwire_s = median(cell.toolwire_runs)
+
+    arg_chunk_count = -(-len(args_text) // chunk)
+    for peer in peers:
+        sample = sampler.get(peer, size_label, args_text)
+        estimate = estimate_total(sample, arg_chunk_count)
+        if estimate <= config.full_limit:
+            arg_chunks = split(args_text, chunk)
+            peer_reps = max(1, min(reps, int(config.full_budget / max(estimate, 1e-9))))
+            runs = time_runs(partial(reparse_run, peer.parse, arg_chunks), peer_reps, estimate)
+            cell.peers[peer.key] = PeerResult(median(runs), False, estimate, runs, sample.failures)
+        else:
+            progress(f"  {peer.label}: full run would take ~{estimate:,.0f} s; estimated")
+            cell.peers[peer.key] = PeerResult(estimate, True, estimate, [], sample.failures)
+    return cell
+
+
+# ---------------------------------------------------------------------------
+# Report
+# ---------------------------------------------------------------------------
+
+COLUMNS = (
+    "size",
+    "chunks",
+    "noop µs/chunk",
+    "event floor µs/chunk",
+    "toolwire µs/chunk",
+    "toolwire / floor",
+    "json.loads ms",
+    "toolwire ms",
+    "jiter re-parse ms",
+    "partial-json-parser ms",
+    "speedup vs jiter",
+    "speedup vs pjp",
+)
+
+
+def table(cells: list[Cell], chunk: int) -> list[str]:
+    lines = [
+        f"### {chunk}-character chunks",
+        "",
+        "| " + " | ".join(COLUMNS) + " |",
+        "|" + "|".join("---" if i == 0 else "---:" for i in range(len(COLUMNS))) + "|",
+    ]
+    for c in cells:
+        if c.chunk != chunk:
+            continue
+        if c.aborted is not None:
+            cols = [c.size_label, f"{c.chunks:,}", f"**row aborted: {c.aborted}**"]
+            cols += [""] * (len(COLUMNS) - len(cols))
+            lines.append("| " + " | ".join(cols) + " |")
+            continue
+        jiter = c.peers.get("jiter")
+        pjp = c.peers.get("pjp")
+        sj, sj_est = c.speedup("jiter")
+        sp, sp_est = c.speedup("pjp")
+        cols = [
+            c.size_label,
+            f"{c.chunks:,}",
+            fmt_us(c.per_chunk(c.noop_s)),
+            fmt_us(c.per_chunk(c.floor_s)),
+            fmt_us(c.per_chunk(c.toolwire_s)),
+            fmt_ratio(c.floor_ratio),
+            fmt_ms(c.json_loads_s),
+            fmt_ms(c.toolwire_s),
+            fmt_ms(jiter.seconds, jiter.estimated) if jiter else "n/a",
+            fmt_ms(pjp.seconds, pjp.estimated) if pjp else "n/a",
+            fmt_ratio(sj, sj_est),
+            fmt_ratio(sp, sp_est),
+        ]
+        lines.append("| " + " | ".join(cols) + " |")
+    return [*lines, ""]
+
+
+def find(cells: list[Cell], size: str, chunk: int) -> Cell | None:
+    for c in cells:
+        if c.size_label == size and c.chunk == chunk and c.aborted is None:
+            return c
+    return None
+
+
+def verdict(ok: bool) -> str:
+    return "PASS" if ok else "FAIL"
+
+
+def evaluate_targets(cells: list[Cell]) -> list[dict[str, Any]]:
+    results: list[dict[str, Any]] = []
+
+    c = find(cells, TARGET_SIZE, TARGET_CHUNK)
+    ratio = c.floor_ratio if c else None
+    results.append(
+        {
+            "target": f"toolwire <= {FLOOR_RATIO_GOAL:g}x event floor "
+            f"(must <= {FLOOR_RATIO_MUST:g}x), {TARGET_SIZE}, {TARGET_CHUNK}-char chunks",
+            "value": ratio,
+            "display": fmt_ratio(ratio),
+            "goal": None if ratio is None else ratio <= FLOOR_RATIO_GOAL,
+            "must": None if ratio is None else ratio <= FLOOR_RATIO_MUST,
+        }
+    )
+
+    chunk_order = [TARGET_CHUNK] + [k for k in CHUNK_SIZES if k != TARGET_CHUNK]
+    for chunk in chunk_order:
+        small, big = find(cells, "100 KB", chunk), find(cells, "1 MB", chunk)
+        if chunk != TARGET_CHUNK and (small is None or big is None):
+            continue
+        growth = None
+        if small and big and small.toolwire_s and big.toolwire_s:
+            growth = big.toolwire_s / small.toolwire_s
+        ok = None if growth is None else growth <= LINEARITY_MAX
+        results.append(
+            {
+                "target": f"linearity: 1 MB total <= {LINEARITY_MAX:g}x the 100 KB total, "
+                f"{chunk}-char chunks" + ("" if chunk == TARGET_CHUNK else " (info)"),
+                "value": growth,
+                "display": "n/a" if growth is None else f"{growth:.2f}x",
+                "goal": ok,
+                "must": ok,
+            }
+        )
+
+    for size in ("100 KB", "1 MB"):
+        c = find(cells, size, TARGET_CHUNK)
+        speedup, est = c.speedup("jiter") if c else (None, False)
+        results.append(
+            {
+                "target": f"toolwire >= {SPEEDUP_GOAL:g}x faster than jiter re-parse "
+                f"(must >= {SPEEDUP_MUST:g}x), {size}, {TARGET_CHUNK}-char chunks",
+                "value": speedup,
+                "estimated": est,
+                "display": fmt_ratio(speedup, est),
+                "goal": None if speedup is None else speedup >= SPEEDUP_GOAL,
+                "must": None if speedup is None else speedup >= SPEEDUP_MUST,
+            }
+        )
+    return results
+
+
+def summary_lines(targets: list[dict[str, Any]]) -> list[str]:
+    lines = ["## Targets", ""]
+    for t in targets:
+        if t["value"] is None:
+            lines.append(f"- SKIP  {t['target']}: not measured in this run")
+            continue
+        if t["goal"] == t["must"]:
+            status = verdict(bool(t["goal"]))
+        else:
+            status = f"goal {verdict(bool(t['goal']))}, must {verdict(bool(t['must']))}"
+        lines.append(f"- {verdict(bool(t['must'])):<4}  {t['target']}: {t['display']} ({status})")
+    return [
+        *lines,
+        "",
+        "(Reporting only: the exit status is 0 whatever the outcome.  The first word is "
+        "the must-have verdict; the parenthesis also gives the goal.)",
+        "",
+    ]
+
+
+def method_lines(config: Config, cells: list[Cell], sampler: PeerSampler) -> list[str]:
+    lines = [
+        "## Method",
+        "",
+        f"- Each timing is the median of {config.repeats} measurements (at most 3 "
+        "above 100k chunks, 2 above 500k; all of them are in the JSON dump), "
+        "`time.perf_counter`, cyclic GC disabled while the clock runs; runs shorter "
+        "than 5 ms are looped within one measurement and averaged.  An untimed first "
+        "run checks the parser's events and warms up.",
+        "- Peers re-parse the accumulated *arguments* text (ARGS, split into the same "
+        "chunk size) once per chunk; toolwire parses the whole tagged stream.  A prefix "
+        "a peer rejects is skipped (caught), as its callers do.",
+        f"- `~` marks an estimate: where a full re-parse run would take more than "
+        f"{config.full_limit:g} s, the per-prefix parse time is measured at up to "
+        f"{config.samples} evenly spaced prefix lengths (midpoints of equal slices of "
+        "the text; fewer when the sampling itself would exceed "
+        f"{config.sample_budget:g} s), and total = mean per-prefix time x number of "
+        "chunks (midpoint rule; the O(1) append is not counted).",
+    ]
+    checks: list[str] = []
+    for c in cells:
+        for key, r in c.peers.items():
+            if not r.estimated and r.seconds > 0.05:
+                checks.append(
+                    f"{key} {c.size_label}/{c.chunk}: {r.estimate_seconds / r.seconds:.2f}"
+                )
+    if checks:
+        lines.append(
+            "- Estimate / measured, where both exist (full runs over 50 ms): "
+            + "; ".join(checks)
+            + "."
+        )
+    for (peer, size), s in sampler.cache.items():
+        if len(s.lengths) < config.samples and s.lengths[-1] > config.samples:
+            lines.append(
+                f"- {peer} at {size}: {len(s.lengths)} prefixes sampled "
+                f"(full text parses in {sampler.probe[(peer, size)]:.3g} s)."
+            )
+    for c in cells:
+        for note in c.notes:
+            lines.append(f"- note, {c.size_label}/{c.chunk}-char: {note}")
+        for key, r in c.peers.items():
+            if r.failures:
+                lines.append(
+                    f"- note, {c.size_label}/{c.chunk}-char: {key} rejected {r.failures} prefixes"
+                )
+    return [*lines, ""]
+
+
+def environment() -> dict[str, str]:
+    env = {
+        "python": sys.version.split()[0],
+        "implementation": platform.python_implementation(),
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+    }
+    for dist in ("toolwire", "jiter", "partial-json-parser"):
+        try:
+            env[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            env[dist] = "not installed"
+    return env
+
+
+# ---------------------------------------------------------------------------
+# Main
+# ---------------------------------------------------------------------------
+
+
+def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, Config]:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    ap.add_argument(
+        "--quick",
+        action="store_true",
+        help="1 KB-100 KB at 4-char chunks only, fewer repeats and samples",
+    )
+    ap.add_argument("--json", metavar="PATH", help="also write raw results as JSON")
+    ap.add_argument("--repeats", type=int, help="timed runs per measurement (default 5; 3 quick)")
+    ap.add_argument(
+        "--samples", type=int, help="prefixes sampled for an estimate (default 200; 50 quick)"
+    )
+    ap.add_argument(
+        "--full-limit",
+        type=float,
+        metavar="SECONDS",
+        help="estimate a peer instead of running it in full above this (default 10; 3 quick)",
+    )
+    ns = ap.parse_args(argv)
+    quick: bool = ns.quick
+    config = Config(
+        sizes=list(SIZES[:3] if quick else SIZES),
+        chunk_sizes=[4] if quick else list(CHUNK_SIZES),
+        repeats=ns.repeats or (3 if quick else 5),
+        samples=ns.samples or (50 if quick else 200),
+        sample_budget=10.0 if quick else 60.0,
+        full_limit=ns.full_limit if ns.full_limit is not None else (3.0 if quick else 10.0),
+        full_budget=5.0 if quick else 15.0,
+    )
+    return ns, config
+
+
+def main(argv: Sequence[str] | None = None, factory: ParserFactory | None = None) -> int:
+    ns, config = parse_args(argv)
+    if factory is None:
+        try:
+            factory = default_factory()
+        except Exception as exc:
+            print(
+                f"error: cannot build toolwire.parser('tags'): {type(exc).__name__}: {exc}",
+                file=sys.stderr,
+            )
+            return 2
+    peers = load_peers()
+    sampler = PeerSampler(config)
+    started = time.perf_counter()
+    cells: list[Cell] = []
+    for size_label, size in config.sizes:
+        args_text, expected = build_arguments(size)
+        assert json.loads(args_text) == expected
+        json_loads_s = median(time_runs(partial(json.loads, args_text), 7))
+        for chunk in sorted(config.chunk_sizes):
+            cells.append(
+                run_cell(
+                    config,
+                    factory,
+                    peers,
+                    sampler,
+                    size_label,
+                    args_text,
+                    expected,
+                    json_loads_s,
+                    chunk,
+                )
+            )
+    elapsed = time.perf_counter() - started
+
+    env = environment()
+    out = [
+        "# toolwire `tags` parser: one streamed `write_file` call",
+        "",
+        "Environment: "
+        + ", ".join(f"{k} {v}" for k, v in env.items())
+        + f"; benchmark took {elapsed:.0f} s"
+        + (" (--quick)" if ns.quick else "")
+        + ".",
+        "",
+        'Workload: `<analysis>short</analysis><tool_call>{"name": "write_file", '
+        '"arguments": ARGS}</tool_call><final_answer>done</final_answer>`, ARGS = '
+        "`json.dumps(..., ensure_ascii=False)` of a nested object whose `content` is a "
+        "file-like string (escapes, é, 中文, emoji); size = ARGS length in characters.",
+        "",
+    ]
+    for chunk in config.chunk_sizes:
+        out += table(cells, chunk)
+    targets = evaluate_targets(cells)
+    out += summary_lines(targets)
+    out += method_lines(config, cells, sampler)
+    print("\n".join(out))
+
+    if ns.json:
+        dump = {
+            "environment": env,
+            "quick": ns.quick,
+            "config": asdict(config),
+            "elapsed_s": elapsed,
+            "cells": [asdict(c) for c in cells],
+            "samples": {
+                f"{peer}/{size}": {**asdict(s), "probe_full_s": sampler.probe[(peer, size)]}
+                for (peer, size), s in sampler.cache.items()
+            },
+            "targets": targets,
+        }
+        with open(ns.json, "w", encoding="utf-8") as fh:
+            json.dump(dump, fh, indent=1, ensure_ascii=False)
+        progress(f"raw results written to {ns.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
