@@ -18,6 +18,7 @@ import pytest
 from conftest import chunkings, split_at
 from hypothesis import assume, given
 from hypothesis import strategies as st
+
 from toolwire.json_engine import JsonScanner, JsonSyntaxError
 
 WS = " \t\n\r"
