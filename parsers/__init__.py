@@ -7,14 +7,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeAlias
 
+from . import adapters, providers
 from .driver import DEFAULT_MAX_HOLDBACK, StreamParser
 from .errors import ErrorCode, ParseError
 from .events import (
     Error,
     Event,
     Finish,
+    ProviderError,
     ProviderToolCall,
     ReasoningDelta,
     ReasoningEnd,
@@ -27,19 +29,28 @@ from .events import (
     ToolCallStart,
 )
 from .json_engine import DEFAULT_MAX_DEPTH, DEFAULT_MAX_SIZE
-from .registry import FormatInfo, compiled, format_info, format_names
+from .message import Message, MessageBuilder, collect
+from .providers import ProviderParser
+from .registry import FormatInfo, compiled, format_info, format_names, is_provider
+from .sse import DEFAULT_MAX_EVENT_SIZE, DEFAULT_MAX_LINE_SIZE
 
 __all__ = [
     "DEFAULT_MAX_DEPTH",
+    "DEFAULT_MAX_EVENT_SIZE",
     "DEFAULT_MAX_HOLDBACK",
+    "DEFAULT_MAX_LINE_SIZE",
     "DEFAULT_MAX_SIZE",
     "Error",
     "ErrorCode",
     "Event",
     "Finish",
     "FormatInfo",
+    "Message",
+    "MessageBuilder",
     "ParseError",
     "Parser",
+    "ProviderError",
+    "ProviderParser",
     "ProviderToolCall",
     "ReasoningDelta",
     "ReasoningEnd",
@@ -50,6 +61,8 @@ __all__ = [
     "ToolCall",
     "ToolCallDelta",
     "ToolCallStart",
+    "adapters",
+    "collect",
     "format_info",
     "formats",
     "parse",
@@ -58,8 +71,8 @@ __all__ = [
 
 __version__ = "0.1.0"
 
-Parser = StreamParser
-"""The push parser type returned by ``parser()``."""
+Parser: TypeAlias = StreamParser | ProviderParser
+"""The push parser types returned by ``parser()``: text formats, provider streams."""
 
 
 def formats() -> list[str]:
@@ -76,6 +89,8 @@ def parser(
     max_depth: int = DEFAULT_MAX_DEPTH,
     max_argument_size: int = DEFAULT_MAX_SIZE,
     max_holdback: int = DEFAULT_MAX_HOLDBACK,
+    max_line_size: int = DEFAULT_MAX_LINE_SIZE,
+    max_event_size: int = DEFAULT_MAX_EVENT_SIZE,
 ) -> Parser:
     """A new push parser for ``format``.
 
@@ -85,7 +100,22 @@ def parser(
     ``ParseError`` at the first error instead of emitting ``error`` events.  Limits:
     nesting depth, argument size (characters) and hold-back (characters); exceeding
     one is a ``limit_exceeded`` error.
+
+    Provider formats (``openai-chat``, ``anthropic``...) read the raw HTTP body (SSE
+    or NDJSON bytes; offsets count bytes) and take two more limits, in bytes: the
+    longest line and the largest event; ``tools``, ``generation_prompt`` and
+    ``max_holdback`` do not apply to them.
     """
+    if is_provider(format):
+        if generation_prompt:
+            raise ValueError(f"generation_prompt does not apply to provider format {format!r}")
+        return providers.PROVIDERS[format](
+            strict=strict,
+            max_depth=max_depth,
+            max_argument_size=max_argument_size,
+            max_line_size=max_line_size,
+            max_event_size=max_event_size,
+        )
     return StreamParser(
         compiled(format),
         strict=strict,

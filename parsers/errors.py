@@ -33,6 +33,13 @@ class ErrorCode(StrEnum):
     """A call to a tool that is not in ``tools=`` (only checked when tools are given)."""
     INVALID_UTF8 = "invalid_utf8"
     """Byte input that is not UTF-8; the offset is where the bad bytes would be."""
+    INVALID_EVENT = "invalid_event"
+    """A provider stream event that breaks the provider's protocol: data that is not a
+    JSON object, a field of the wrong type, a delta for an unknown call, an event
+    after the end of the response; the offset is the start of the event."""
+    PROVIDER_ERROR = "provider_error"
+    """The provider reported an error inside the stream; the event is a
+    ``ProviderError`` carrying the provider's error object."""
     LIMIT_EXCEEDED = "limit_exceeded"
     """A configured limit (depth, argument size, hold-back) was exceeded."""
     INTERNAL_ERROR = "internal_error"

@@ -27,6 +27,7 @@ __all__ = [
     "Error",
     "Event",
     "Finish",
+    "ProviderError",
     "ProviderToolCall",
     "ReasoningDelta",
     "ReasoningEnd",
@@ -167,6 +168,15 @@ class Error(Event):
     """1-based line of the offending character."""
     column: int | None
     """1-based column of the offending character."""
+
+
+@dataclass(slots=True, kw_only=True)
+class ProviderError(Error):
+    """An error the provider reported inside the stream (an SSE ``event: error``, an
+    ``error`` object in a chunk, a failed response): code ``provider_error``."""
+
+    detail: Any
+    """The provider's own error object, as it sent it."""
 
 
 _new = object.__new__

@@ -4,12 +4,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .formats import hermes, tags
+from .formats import hermes, llama3_json, tags
 from .grammar import CompiledGrammar, FormatSpec
+from .providers import PROVIDERS
 
-__all__ = ["FormatInfo", "compiled", "format_info", "format_names"]
+__all__ = ["FormatInfo", "compiled", "format_info", "format_names", "is_provider"]
 
-_SPECS: dict[str, FormatSpec] = {spec.name: spec for spec in (tags.SPEC, hermes.SPEC)}
+_SPECS: dict[str, FormatSpec] = {
+    spec.name: spec
+    for spec in (
+        tags.SPEC,
+        hermes.SPEC,
+        llama3_json.SPEC,
+    )
+}
 _COMPILED: dict[str, CompiledGrammar] = {}
 
 
@@ -23,10 +31,18 @@ class FormatInfo:
 
 
 def format_names() -> list[str]:
-    return sorted(_SPECS)
+    return sorted([*_SPECS, *PROVIDERS])
+
+
+def is_provider(name: str) -> bool:
+    """Whether ``name`` is a provider stream (SSE/NDJSON bytes) rather than a text format."""
+    return name in PROVIDERS
 
 
 def format_info(name: str) -> FormatInfo:
+    provider = PROVIDERS.get(name)
+    if provider is not None:
+        return FormatInfo(provider.name, provider.description, provider.models)
     spec = _spec(name)
     return FormatInfo(spec.name, spec.description, spec.models)
 

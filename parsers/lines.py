@@ -1,0 +1,168 @@
+"""Byte lines with their positions: the first stage of the SSE and NDJSON decoders.
+
+Provider bodies are framed by lines, and a line end is always one of the ASCII bytes
+CR or LF, which never occur inside a multi-byte UTF-8 sequence.  So the body is cut
+into lines while still bytes, and each complete line is decoded on its own: a
+character split across chunks simply waits in the partial line, and no incremental
+codec is needed.
+
+Line ends follow the framing's spec, never ``str.splitlines`` (which also breaks on
+U+2028, U+0085 and friends):
+
+* ``cr=True`` (SSE, WHATWG "event stream" grammar): CRLF, LF or a lone CR.  A CR ends
+  its line at once; an LF right after it (possibly in the next chunk) belongs to the
+  same line end and is swallowed.  This is the "trailing CR waits for LF" rule done
+  without waiting: the line is delivered at the CR, so a blank line that ends with a
+  CR at the end of a chunk dispatches its event in that very ``feed``.
+* ``cr=False`` (NDJSON): LF only; a CR just before it is dropped from the line.
+
+Positions: ``start`` is the byte offset of the line's first byte, ``end`` the offset
+just past the first byte of its line end (the byte that completed it), ``number`` its
+1-based line number.  A line longer than ``max_line_size`` is reported once, at the
+first byte beyond the limit, and skipped up to its end, so memory stays bounded.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+__all__ = ["FramingError", "Line", "LineSplitter"]
+
+_CR = 13
+_LF = 10
+_find_eol = re.compile(b"[\r\n]").search
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    """One line of the body, without its line end."""
+
+    data: bytes
+    start: int
+    end: int
+    number: int
+    overflow: bool = False
+    """The line exceeded the size limit: ``data`` is empty and ``end`` is the offset
+    of the first byte beyond the limit (the line is skipped up to its end)."""
+    terminated: bool = True
+    """False for the unterminated last line, handed out by ``close``."""
+
+
+@dataclass(frozen=True, slots=True)
+class FramingError:
+    """A framing-level problem (bad bytes, a limit, truncation) at a byte position."""
+
+    code: str
+    message: str
+    offset: int
+    line: int
+    column: int
+
+
+class LineSplitter:
+    """Cut byte chunks into lines; see the module docstring."""
+
+    __slots__ = (
+        "_cr",
+        "_line_start",
+        "_max",
+        "_number",
+        "_offset",
+        "_partial",
+        "_skip",
+        "_skip_lf",
+    )
+
+    def __init__(self, *, cr: bool, max_line_size: int) -> None:
+        self._cr = cr
+        self._max = max_line_size
+        self._partial = bytearray()
+        self._offset = 0
+        """Bytes received before the current chunk."""
+        self._line_start = 0
+        self._number = 1
+        self._skip_lf = False
+        """The last line ended with a CR: an LF right after it is part of that end."""
+        self._skip = False
+        """The current line overflowed: drop bytes up to its end."""
+
+    @property
+    def offset(self) -> int:
+        """Bytes received so far."""
+        return self._offset
+
+    def position(self) -> tuple[int, int, int]:
+        """(offset, line, column) of the end of the input received so far."""
+        return self._offset, self._number, self._offset - self._line_start + 1
+
+    def feed(self, data: bytes) -> list[Line]:
+        out: list[Line] = []
+        n = len(data)
+        pos = 0
+        base = self._offset
+        if self._skip_lf and n:
+            self._skip_lf = False
+            if data[0] == _LF:
+                pos = 1
+                self._line_start = base + 1
+        cr = self._cr
+        while pos < n:
+            if cr:
+                m = _find_eol(data, pos)
+                j = -1 if m is None else m.start()
+            else:
+                j = data.find(b"\n", pos)
+            if j < 0:
+                self._keep(data, pos, n, base, out)
+                break
+            if self._skip:
+                self._skip = False
+            else:
+                if self._partial:
+                    self._partial += data[pos:j]
+                    line = bytes(self._partial)
+                    self._partial.clear()
+                else:
+                    line = data[pos:j]
+                if not cr and line.endswith(b"\r"):
+                    line = line[:-1]
+                if len(line) > self._max:
+                    # The whole line arrived in one piece: report it like a split one.
+                    out.append(self._overflow())
+                else:
+                    out.append(Line(line, self._line_start, base + j + 1, self._number))
+            nxt = j + 1
+            if data[j] == _CR:
+                if nxt < n:
+                    if data[nxt] == _LF:
+                        nxt += 1
+                else:
+                    self._skip_lf = True
+            self._number += 1
+            self._line_start = base + nxt
+            pos = nxt
+        self._offset = base + n
+        return out
+
+    def _keep(self, data: bytes, pos: int, n: int, base: int, out: list[Line]) -> None:
+        """Keep the unterminated tail ``data[pos:n]`` for the next chunk."""
+        if self._skip:
+            return
+        self._partial += data[pos:n]
+        if len(self._partial) > self._max:
+            self._partial.clear()
+            out.append(self._overflow())
+            self._skip = True
+
+    def _overflow(self) -> Line:
+        """The current line is too long: a marker at the first byte beyond the limit."""
+        return Line(b"", self._line_start, self._line_start + self._max, self._number, True)
+
+    def close(self) -> Line | None:
+        """The unterminated last line, if any bytes of one are waiting."""
+        if self._skip or not self._partial:
+            return None
+        line = bytes(self._partial)
+        self._partial.clear()
+        return Line(line, self._line_start, self._offset, self._number, terminated=False)

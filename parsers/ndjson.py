@@ -1,0 +1,95 @@
+"""A sans-IO decoder for newline-delimited JSON bodies (Ollama's ``/api/chat`` and
+``/api/generate`` streams).
+
+Each LF ends a line (a CR just before it is dropped); a line holding only whitespace
+is skipped; every other line is one frame, decoded as strict UTF-8.  It does not
+parse the JSON: the provider parser does, so that a payload error is reported with
+the provider's words.  A last line without its newline is handed out at ``close()``
+with ``terminated=False``: the JSON Lines convention allows a missing final newline,
+so whether it was cut off is for the payload to say.
+
+Offsets count bytes of the body; a frame's ``end`` is just past its newline.
+"""
+
+from __future__ import annotations
+
+from .errors import ErrorCode
+from .lines import FramingError, Line, LineSplitter
+from .sse import DEFAULT_MAX_LINE_SIZE, Frame
+
+__all__ = ["NdjsonDecoder"]
+
+_BOM = b"\xef\xbb\xbf"
+
+
+class NdjsonDecoder:
+    """``feed(bytes)`` / ``close()`` -> frames and framing errors."""
+
+    __slots__ = ("_first", "_lines")
+
+    def __init__(self, *, max_line_size: int = DEFAULT_MAX_LINE_SIZE) -> None:
+        self._lines = LineSplitter(cr=False, max_line_size=max_line_size)
+        self._first = True
+
+    @property
+    def offset(self) -> int:
+        """Bytes received so far."""
+        return self._lines.offset
+
+    def position(self) -> tuple[int, int, int]:
+        """(offset, line, column) of the end of the input received so far."""
+        return self._lines.position()
+
+    def feed(self, data: bytes) -> list[Frame | FramingError]:
+        out: list[Frame | FramingError] = []
+        for line in self._lines.feed(data):
+            self._line(line, out)
+        return out
+
+    def close(self) -> list[Frame | FramingError]:
+        out: list[Frame | FramingError] = []
+        last = self._lines.close()
+        if last is not None:
+            self._line(last, out)
+        return out
+
+    def _line(self, line: Line, out: list[Frame | FramingError]) -> None:
+        raw = line.data
+        skipped = 0
+        if self._first:
+            self._first = False
+            if raw.startswith(_BOM):
+                raw, skipped = raw[3:], 3
+        if line.overflow:
+            self._error(line, out, ErrorCode.LIMIT_EXCEEDED, "line longer than the limit", 0)
+            return
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            self._error(
+                line,
+                out,
+                ErrorCode.INVALID_UTF8,
+                f"invalid UTF-8 bytes {exc.object[exc.start : exc.end]!r} ({exc.reason})",
+                skipped + exc.start,
+            )
+            return
+        if text.strip(" \t\r"):
+            out.append(
+                Frame("message", text, "", line.start, line.end, line.number, line.terminated)
+            )
+
+    def _error(
+        self, line: Line, out: list[Frame | FramingError], code: str, message: str, at: int
+    ) -> None:
+        offset = line.end if line.overflow else line.start + at
+        column = offset - line.start + 1
+        out.append(
+            FramingError(
+                code,
+                f"{message} at line {line.number} column {column}",
+                offset,
+                line.number,
+                column,
+            )
+        )

@@ -1,0 +1,564 @@
+"""What every provider parser shares: framing, blocks, tool calls, finish, errors.
+
+Theory of operation
+-------------------
+Bytes go to a framing decoder (``sse.SseDecoder`` or ``ndjson.NdjsonDecoder``), which
+returns whole frames with their byte positions.  Each frame's JSON payload goes to the
+provider's ``_payload`` method, which only *reads the schema* and calls a handful of
+operations defined here:
+
+* ``_text(kind, text)`` — reasoning or visible text.  A block is a maximal run of one
+  kind: switching kind, or any tool-call event, ends the open block; block ids count
+  from 0 in stream order.
+* ``_open_call`` / ``_args`` / ``_end_call`` — a client tool call.  Argument fragments
+  go through ``islands.JsonCallBody`` (the JSON engine the text formats use), so
+  ``tool_call`` goes out in the frame that delivers the closing brace, with the
+  arguments parsed once.  ``_end_call`` is the provider saying the call is over:
+  empty argument text then means ``{}``; incomplete text is a ``truncated`` error
+  carrying the partial text, never a call.  Text for a call after it completed is an
+  error (whitespace aside), never a second call.
+* ``_provider_call`` — a tool the provider ran itself (``provider_tool_call``).
+* ``_set_reason`` / ``_set_usage`` / ``_finish`` — the finish reason (normalised by the
+  provider's table), the provider's usage object, and the ``finish`` event, emitted at
+  the provider's end marker or, failing one, at ``close()``.
+* ``_provider_error`` — an error the provider reported in the stream.
+
+Positions: every event a frame causes is attributed to that frame.  Error offsets
+point at the frame's first byte (line, column 1); a tool call's span runs from the
+first byte of the frame that opened it to just past the byte that completed the frame
+that completed it.  End-of-stream errors point at the end of the body.  Offsets count
+bytes of the raw body (a ``str`` chunk counts as its UTF-8 encoding).
+
+Errors: lenient mode (the default) emits ``error`` events and goes on with the next
+frame; strict mode raises ``ParseError`` at the first one and poisons the parser.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal
+
+from ..errors import ErrorCode, ParseError
+from ..events import (
+    Error,
+    Event,
+    Finish,
+    ProviderError,
+    ProviderToolCall,
+    ReasoningEnd,
+    ReasoningStart,
+    TextEnd,
+    TextStart,
+    ToolCall,
+    ToolCallStart,
+    reasoning_delta,
+    text_delta,
+)
+from ..islands import CallError, JsonCallBody
+from ..json_engine import DEFAULT_MAX_DEPTH, DEFAULT_MAX_SIZE, JsonSyntaxError
+from ..lines import FramingError
+from ..message import Message, MessageBuilder
+from ..ndjson import NdjsonDecoder
+from ..sse import DEFAULT_MAX_EVENT_SIZE, DEFAULT_MAX_LINE_SIZE, Frame, SseDecoder
+
+__all__ = ["ProviderParser", "SchemaError", "get_dict", "get_int", "get_list", "get_str"]
+
+_WS = " \t\n\r"
+
+
+class SchemaError(Exception):
+    """A payload that does not fit the provider's schema; reported as
+    ``invalid_event`` at the frame."""
+
+
+def get_str(obj: Mapping[str, Any], key: str) -> str | None:
+    """``obj[key]`` if it is a string; None if absent or null; SchemaError otherwise."""
+    value = obj.get(key)
+    if value is None or isinstance(value, str):
+        return value
+    raise SchemaError(f"{key!r} is not a string")
+
+
+def get_dict(obj: Mapping[str, Any], key: str) -> dict[str, Any] | None:
+    value = obj.get(key)
+    if value is None or isinstance(value, dict):
+        return value
+    raise SchemaError(f"{key!r} is not an object")
+
+
+def get_list(obj: Mapping[str, Any], key: str) -> list[Any] | None:
+    value = obj.get(key)
+    if value is None or isinstance(value, list):
+        return value
+    raise SchemaError(f"{key!r} is not an array")
+
+
+def get_int(obj: Mapping[str, Any], key: str) -> int | None:
+    value = obj.get(key)
+    if value is None or (isinstance(value, int) and not isinstance(value, bool)):
+        return value
+    raise SchemaError(f"{key!r} is not an integer")
+
+
+@dataclass(slots=True)
+class _Call:
+    """A client call between its start and its end."""
+
+    index: int
+    body: JsonCallBody
+    done: bool = False
+    """``tool_call`` was emitted."""
+    dead: bool = False
+    """An error ended it; later text for it is ignored (the error said so)."""
+
+    @property
+    def label(self) -> str:
+        name = self.body.name
+        return f"tool call {self.index}" + (f" ({name})" if name else "")
+
+
+class ProviderParser:
+    """``feed(chunk) -> events`` / ``close() -> events`` for one provider's stream."""
+
+    name: ClassVar[str]
+    """The format id (``toolwire.parser(name)``)."""
+    description: ClassVar[str]
+    models: ClassVar[str]
+    framing: ClassVar[Literal["sse", "ndjson"]] = "sse"
+    event_names: ClassVar[bool] = False
+    """The wire names each SSE event after its payload's ``type`` (``feed_payload``
+    writes the ``event:`` line the real API would send)."""
+
+    def __init__(
+        self,
+        *,
+        strict: bool = False,
+        max_depth: int = DEFAULT_MAX_DEPTH,
+        max_argument_size: int = DEFAULT_MAX_SIZE,
+        max_line_size: int = DEFAULT_MAX_LINE_SIZE,
+        max_event_size: int = DEFAULT_MAX_EVENT_SIZE,
+    ) -> None:
+        self.strict = strict
+        self.max_depth = max_depth
+        self.max_argument_size = max_argument_size
+        self._decoder: SseDecoder | NdjsonDecoder = (
+            SseDecoder(max_line_size=max_line_size, max_event_size=max_event_size)
+            if self.framing == "sse"
+            else NdjsonDecoder(max_line_size=max_line_size)
+        )
+        self._out: list[Event] = []
+        self._frame: Frame | None = None
+        self._block_kind: str | None = None
+        self._block_id = 0
+        self._next_block = 0
+        self._live: dict[int, _Call] = {}
+        """Open client calls by their index."""
+        self._ncalls = 0
+        self._nprovider = 0
+        self._completed = 0
+        self._raw_reason: str | None = None
+        self._normalised: str | None = None
+        self._usage: dict[str, Any] | None = None
+        self._finished = False
+        self._provider_failed = False
+        self._failed: ParseError | None = None
+        self._closed = False
+        self._builder = MessageBuilder()
+
+    # -- public ------------------------------------------------------------------
+
+    def feed(self, chunk: bytes | str) -> list[Event]:
+        """Events for this chunk.  ``str`` chunks count as their UTF-8 bytes."""
+        if self._failed is not None:
+            raise self._failed
+        if self._closed:
+            raise ValueError("feed() after close()")
+        data = chunk.encode("utf-8", "surrogatepass") if isinstance(chunk, str) else chunk
+        out: list[Event] = []
+        self._guard(out, False, bytes(data))
+        return out
+
+    def close(self) -> list[Event]:
+        """End of the body: report what it cut off, emit ``finish`` if still due."""
+        if self._failed is not None:
+            raise self._failed
+        if self._closed:
+            return []
+        self._closed = True
+        out: list[Event] = []
+        self._guard(out, True, b"")
+        return out
+
+    def feed_payload(self, payload: Mapping[str, Any], event: str | None = None) -> list[Event]:
+        """Feed one decoded payload (a chunk dict) as the wire would carry it: framed
+        and serialised, so it takes the one code path bytes take.  Offsets then count
+        bytes of that equivalent body."""
+        text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), default=str)
+        if self.framing == "ndjson":
+            return self.feed(text + "\n")
+        if event is None and self.event_names:
+            kind = payload.get("type")
+            event = kind if isinstance(kind, str) else None
+        head = f"event: {event}\n" if event else ""
+        return self.feed(f"{head}data: {text}\n\n")
+
+    @property
+    def message(self) -> Message:
+        """The message so far (a live snapshot; see ``toolwire.message``)."""
+        return self._builder.snapshot()
+
+    @property
+    def offset(self) -> int:
+        """Bytes received so far."""
+        return self._decoder.offset
+
+    # -- driving -----------------------------------------------------------------
+
+    def _guard(self, out: list[Event], final: bool, data: bytes) -> None:
+        """Decode and dispatch; nothing but ParseError may escape."""
+        self._out = out
+        try:
+            items = self._decoder.close() if final else self._decoder.feed(data)
+            for item in items:
+                if isinstance(item, FramingError):
+                    self._frame = None
+                    self._emit_error(item.code, item.message, item.offset, item.line, item.column)
+                else:
+                    self._dispatch(item)
+            if final:
+                self._frame = None
+                self._end_of_stream()
+        except ParseError as exc:
+            exc.events = out[:]
+            self._failed = exc
+            self._builder.extend(out)
+            raise
+        except (RecursionError, MemoryError):  # pragma: no cover - resource exhaustion
+            raise
+        except Exception as exc:  # pragma: no cover - a bug; never let it escape raw
+            err = ParseError(
+                ErrorCode.INTERNAL_ERROR,
+                f"internal error: {exc!r}",
+                offset=self._decoder.offset,
+                events=out,
+            )
+            self._failed = err
+            raise err from exc
+        self._builder.extend(out)
+
+    def _dispatch(self, frame: Frame) -> None:
+        self._frame = frame
+        if frame.event == "error":
+            # An SSE error frame (Groq, Anthropic, OpenAI): whatever its data holds.
+            try:
+                payload: Any = json.loads(frame.data)
+            except ValueError:
+                payload = frame.data
+            self._provider_error(payload)
+            return
+        if self._finished:
+            self._error(ErrorCode.INVALID_EVENT, "an event after the end of the response")
+            return
+        if frame.data == "[DONE]":
+            self._finish()
+            return
+        try:
+            payload = json.loads(frame.data)
+        except ValueError as exc:
+            if not frame.terminated:
+                self._error(ErrorCode.TRUNCATED, "the body ended inside a line of JSON")
+            else:
+                self._error(ErrorCode.INVALID_EVENT, f"event data is not JSON ({exc})")
+            return
+        if not isinstance(payload, dict):
+            self._error(ErrorCode.INVALID_EVENT, "event data is not a JSON object")
+            return
+        try:
+            self._payload(payload, frame)
+        except SchemaError as exc:
+            self._error(ErrorCode.INVALID_EVENT, str(exc))
+
+    def _payload(self, payload: dict[str, Any], frame: Frame) -> None:
+        """Map one payload onto the operations below (the provider's whole job)."""
+        raise NotImplementedError
+
+    # -- text blocks -------------------------------------------------------------
+
+    def _text(self, kind: Literal["text", "reasoning"], text: str | None) -> None:
+        if not text:
+            return
+        out = self._out
+        if self._block_kind != kind:
+            self._end_block()
+            self._block_kind = kind
+            self._block_id = self._next_block
+            self._next_block += 1
+            out.append(
+                TextStart(id=self._block_id)
+                if kind == "text"
+                else ReasoningStart(id=self._block_id)
+            )
+        out.append(
+            text_delta(self._block_id, text)
+            if kind == "text"
+            else reasoning_delta(self._block_id, text)
+        )
+
+    def _end_block(self) -> None:
+        kind = self._block_kind
+        if kind is not None:
+            self._block_kind = None
+            self._out.append(
+                TextEnd(id=self._block_id) if kind == "text" else ReasoningEnd(id=self._block_id)
+            )
+
+    # -- client tool calls -------------------------------------------------------
+
+    def _open_call(self, call_id: str | None, name: str | None) -> _Call:
+        """A new client call: ``tool_call_start`` now, with the name if known."""
+        self._end_block()
+        index = self._ncalls
+        self._ncalls += 1
+        cid = call_id or f"call_{index}"
+        frame = self._frame
+        body = JsonCallBody(
+            "arguments",
+            index=index,
+            call_id=cid,
+            name=name or None,
+            span_start=frame.start if frame is not None else self.offset,
+            started=True,
+            max_depth=self.max_depth,
+            max_size=self.max_argument_size,
+        )
+        call = self._live[index] = _Call(index, body)
+        self._out.append(ToolCallStart(index=index, id=cid, name=name or None))
+        return call
+
+    def _name(self, call: _Call, name: str | None) -> None:
+        """A name seen on a continuation: fills a missing one; empty ones are ignored."""
+        if name and call.body.name is None:
+            call.body.name = name
+        elif name and name != call.body.name:
+            self._error(
+                ErrorCode.INVALID_EVENT,
+                f"{call.label} renamed to {name!r} on a continuation",
+            )
+
+    def _args(self, call: _Call, text: str | None) -> None:
+        """Argument text for ``call``."""
+        if not text:
+            return
+        if call.done:
+            if text.strip(_WS):
+                self._error(
+                    ErrorCode.UNEXPECTED_TEXT,
+                    f"argument text {text[:40]!r} for {call.label} after its JSON was complete",
+                )
+            return
+        if call.dead:
+            return
+        self._end_block()
+        body = call.body
+        before = body.scanner.size
+        try:
+            done = body.feed(text, 0, len(text), self._out)
+        except JsonSyntaxError as exc:
+            self._kill(call)
+            self._error(
+                exc.code,
+                f"{exc.message} in the arguments of {call.label}, argument character "
+                f"{before + exc.index}",
+            )
+            return
+        if done >= 0:
+            self._complete(call)
+            rest = text[done:]
+            if rest.strip(_WS):
+                self._error(
+                    ErrorCode.UNEXPECTED_TEXT,
+                    f"argument text {rest[:40]!r} for {call.label} after its JSON was complete",
+                )
+
+    def _complete(self, call: _Call) -> None:
+        frame = self._frame
+        end = frame.end if frame is not None else self.offset
+        try:
+            event = call.body.complete(end)
+        except (CallError, JsonSyntaxError) as exc:
+            self._kill(call)
+            self._error(exc.code, f"{exc.message} ({call.label})")
+            return
+        self._done(call, event)
+
+    def _done(self, call: _Call, event: ToolCall) -> None:
+        call.done = True
+        self._live.pop(call.index, None)
+        self._completed += 1
+        self._out.append(event)
+
+    def _kill(self, call: _Call) -> None:
+        call.dead = True
+        self._live.pop(call.index, None)
+
+    def _end_call(self, call: _Call, *, cut: bool = False) -> None:
+        """The provider says ``call`` is over (``cut``: by the length limit)."""
+        if call.done or call.dead:
+            return
+        sc = call.body.scanner
+        if sc.value_start < 0 and not cut:
+            # No argument text at all: the call takes no arguments.
+            frame = self._frame
+            end = frame.end if frame is not None else self.offset
+            body = call.body
+            self._done(
+                call,
+                ToolCall(
+                    index=call.index,
+                    id=body.id,
+                    name=body.name,
+                    arguments={},
+                    raw="",
+                    span=(body.span_start, end),
+                ),
+            )
+            return
+        if not cut and sc.finish():
+            self._complete(call)  # a bare top-level number: the wrong shape, reported
+            return
+        self._kill(call)
+        why = "by the length limit" if cut else "by the end of the call"
+        self._error(
+            ErrorCode.TRUNCATED,
+            f"{call.label} was cut off {why} with incomplete arguments {sc.raw()!r} "
+            f"(expected {sc.expected()})",
+        )
+
+    def _end_calls(self, *, cut: bool = False) -> None:
+        """Every open call is over."""
+        for call in list(self._live.values()):
+            self._end_call(call, cut=cut)
+
+    # -- provider-executed tools -------------------------------------------------
+
+    def _provider_call(self, call_id: str | None, name: str | None, arguments: Any) -> None:
+        self._end_block()
+        index = self._nprovider
+        self._nprovider += 1
+        self._out.append(
+            ProviderToolCall(
+                index=index,
+                id=call_id or f"provider_call_{index}",
+                name=name,
+                arguments=arguments,
+            )
+        )
+
+    # -- finish ------------------------------------------------------------------
+
+    def _set_reason(self, raw: str | None, normalised: str) -> None:
+        """The provider's finish reason (raw) and its normalised form."""
+        self._raw_reason = raw
+        self._normalised = normalised
+
+    def _set_usage(self, usage: dict[str, Any] | None) -> None:
+        if usage is not None:
+            self._usage = usage
+
+    def _finish(self) -> None:
+        """The response is over: end what is open, emit ``finish``."""
+        if self._finished:
+            return
+        self._end_block()
+        self._end_calls(cut=self._normalised == "length")
+        reason = self._normalised or "other"
+        if reason == "stop" and self._completed:
+            reason = "tool_calls"
+        self._out.append(Finish(reason=reason, raw_reason=self._raw_reason, usage=self._usage))
+        self._finished = True
+
+    def _end_of_stream(self) -> None:
+        """``close()``: finish if the provider gave its reason without an end marker;
+        otherwise the body was cut off (unless the provider reported an error)."""
+        if self._finished:
+            return
+        if self._normalised is not None:
+            self._finish()
+            return
+        self._end_block()
+        cut = bool(self._live)
+        for call in list(self._live.values()):
+            self._kill(call)
+            self._error(
+                ErrorCode.TRUNCATED,
+                f"the body ended inside {call.label}; its incomplete arguments: "
+                f"{call.body.scanner.raw()!r}",
+            )
+        if not cut and not self._provider_failed:
+            self._error(ErrorCode.TRUNCATED, "the body ended before the response finished")
+
+    # -- errors ------------------------------------------------------------------
+
+    def _provider_error(self, payload: Any) -> None:
+        """The provider reported an error; ``payload`` is its error object, or the
+        event that carried it."""
+        detail = payload
+        if isinstance(payload, dict):
+            inner = payload.get("error")
+            if isinstance(inner, dict):
+                detail = inner
+            else:
+                detail = {k: v for k, v in payload.items() if k not in ("type", "sequence_number")}
+        self._provider_failed = True
+        self._end_block()
+        self._error(ErrorCode.PROVIDER_ERROR, _describe_error(detail), detail=detail)
+
+    def _error(self, code: str, message: str, *, detail: Any = None) -> None:
+        frame = self._frame
+        if frame is not None:
+            offset, line, column = frame.start, frame.line, 1
+        else:
+            offset, line, column = self._decoder.position()
+        self._emit_error(
+            code, f"{message} at line {line} column {column}", offset, line, column, detail
+        )
+
+    def _emit_error(
+        self,
+        code: str,
+        message: str,
+        offset: int,
+        line: int,
+        column: int,
+        detail: Any = None,
+    ) -> None:
+        if self.strict:
+            raise ParseError(str(code), message, offset=offset, line=line, column=column)
+        if code == ErrorCode.PROVIDER_ERROR:
+            self._out.append(
+                ProviderError(
+                    code=str(code),
+                    message=message,
+                    offset=offset,
+                    line=line,
+                    column=column,
+                    detail=detail,
+                )
+            )
+        else:
+            self._out.append(
+                Error(code=str(code), message=message, offset=offset, line=line, column=column)
+            )
+
+
+def _describe_error(detail: Any) -> str:
+    """A one-line summary of a provider's error object."""
+    if isinstance(detail, dict):
+        message = detail.get("message")
+        kind = detail.get("type") or detail.get("code") or detail.get("status")
+        if isinstance(message, str):
+            return f"provider error ({kind}): {message}" if kind else f"provider error: {message}"
+        return "provider error: " + json.dumps(detail, ensure_ascii=False)[:500]
+    return f"provider error: {str(detail)[:500]}"
