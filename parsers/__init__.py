@@ -91,6 +91,7 @@ def parser(
     max_holdback: int = DEFAULT_MAX_HOLDBACK,
     max_line_size: int = DEFAULT_MAX_LINE_SIZE,
     max_event_size: int = DEFAULT_MAX_EVENT_SIZE,
+    message: bool | None = None,
 ) -> Parser:
     """A new push parser for ``format``.
 
@@ -99,7 +100,9 @@ def parser(
     parser starts in the state it leaves and emits nothing for it.  ``strict``: raise
     ``ParseError`` at the first error instead of emitting ``error`` events.  Limits:
     nesting depth, argument size (characters) and hold-back (characters); exceeding
-    one is a ``limit_exceeded`` error.
+    one is a ``limit_exceeded`` error.  ``message``: keep the live ``parser.message``
+    snapshot (always on for provider formats; off by default for text formats, where
+    it keeps the whole output and turns off the fast paths for streamed text).
 
     Provider formats (``openai-chat``, ``anthropic``...) read the raw HTTP body (SSE
     or NDJSON bytes; offsets count bytes) and take two more limits, in bytes: the
@@ -124,6 +127,7 @@ def parser(
         max_depth=max_depth,
         max_argument_size=max_argument_size,
         max_holdback=max_holdback,
+        message=bool(message),
     )
 
 

@@ -66,6 +66,7 @@ from .islands import ISLAND_KINDS, CallError, Island, JsonCallBody
 from .json_engine import DEFAULT_MAX_DEPTH, DEFAULT_MAX_SIZE, JsonSyntaxError
 from .json_engine import escaped_run as _escaped_run
 from .json_engine import string_stop as _string_stop
+from .message import Message, MessageBuilder
 from .positions import LineCounter
 from .schema_typing import ToolSchemas
 
@@ -94,8 +95,12 @@ class StreamParser:
         max_depth: int = DEFAULT_MAX_DEPTH,
         max_argument_size: int = DEFAULT_MAX_SIZE,
         max_holdback: int = DEFAULT_MAX_HOLDBACK,
+        message: bool = False,
     ) -> None:
         self._g = grammar
+        self._builder = MessageBuilder() if message else None
+        """Collects the live ``message`` snapshot; off by default because it keeps the
+        whole output (and costs the hot paths)."""
         self._states = grammar.states
         self._conf = ParseConf(grammar.parse_table, grammar.rule_callbacks, "start")  # type: ignore[arg-type]
         self.strict = strict
@@ -209,11 +214,19 @@ class StreamParser:
         if self._closed:
             raise ValueError("feed() after close()")
         out: list[Event] = []
-        if isinstance(chunk, str):
-            self._buf = self._buf + chunk if self._buf else chunk
-            self._guard(out, False)
-        else:
-            self._feed_bytes(bytes(chunk), out, False)
+        try:
+            if isinstance(chunk, str):
+                self._buf = self._buf + chunk if self._buf else chunk
+                self._guard(out, False)
+            else:
+                self._feed_bytes(bytes(chunk), out, False)
+        except ParseError as exc:
+            if self._builder is not None:
+                self._builder.extend(exc.events)
+            raise
+        if self._builder is not None:
+            self._builder.extend(out)
+            return out  # tracking keeps the hot paths off: every event reaches it
         isl = self._island
         if isinstance(isl, JsonCallBody) and isl.streaming and not isl.quiet and not self._buf:
             self._hot = isl
@@ -271,6 +284,25 @@ class StreamParser:
 
     def close(self) -> list[Event]:
         """End of input: flush what was held back, report truncation, finish."""
+        try:
+            out = self._close()
+        except ParseError as exc:
+            if self._builder is not None:
+                self._builder.extend(exc.events)
+            raise
+        if self._builder is not None:
+            self._builder.extend(out)
+        return out
+
+    @property
+    def message(self) -> Message:
+        """The message so far (content, reasoning, calls, open calls with a preview of
+        their arguments).  Needs ``message=True`` at construction."""
+        if self._builder is None:
+            raise ValueError("create the parser with message=True to keep a live message")
+        return self._builder.snapshot()
+
+    def _close(self) -> list[Event]:
         if self._failed is not None:
             raise self._failed
         if self._closed:
