@@ -245,6 +245,7 @@ class StreamParser:
             or self._held_ws
             or self._island is not None
             or self._recovering
+            or (self._completed and not self._text_after_call)  # finish reason decides
         ):
             return
         ls = self._states[self._ip.parser_state.position]
@@ -450,7 +451,10 @@ class StreamParser:
             if m is not None and (best is None or m.end() > best[1]):
                 best = (d, m.end())
         if best is not None:
-            if best[1] == n and not final and self._may_grow(ls, buf, p, n):
+            # A longer delimiter (or a longer match of an open-ended one) may still
+            # come with the next chunk: wait, so the longest match wins whatever the
+            # chunking.
+            if not final and n - p <= self.max_holdback and self._may_grow(ls, buf, p, n):
                 return "hold"
             return best
         window = min(n, limit + 1)
@@ -464,10 +468,12 @@ class StreamParser:
         return None
 
     def _may_grow(self, ls: LexState, buf: str, p: int, n: int) -> bool:
+        """Whether the text from ``p`` to the buffer's end could still become a longer
+        delimiter match than what is there now."""
         for d in ls.delimiters + ls.strays:
             if d.prefix(buf, p, n):
                 m = d.match(buf, p)
-                if m is None or m.end() != n:
+                if m is None or m.end() != n or d.open_ended:
                     return True
         return False
 

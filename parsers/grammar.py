@@ -153,6 +153,7 @@ class CompiledGrammar:
         self.states: dict[int, LexState] = {
             state: self._lex_state(actions) for state, actions in self.parse_table.states.items()
         }
+        self._check_content_runs()
         self.start_state: int = self.parse_table.start_states["start"]
         self.end_state: int = self.parse_table.end_states["start"]
         self.rule_callbacks = {rule: _drop for rule in self.lark.rules}
@@ -187,6 +188,22 @@ class CompiledGrammar:
             accepts_end="$END" in names,
             expected=tuple(sorted(names)),
         )
+
+    def _check_content_runs(self) -> None:
+        """A content run reaches the parser as one token, but may arrive over several
+        chunks: the state after the token must accept the same content, or the rest of
+        the run would be an error in one chunking and not another.  Grammars write
+        ``X*`` for content, never ``X`` or ``X?``."""
+        for state, actions in self.parse_table.states.items():
+            content = self.states[state].content
+            if content is None:
+                continue
+            action, target = actions[content]
+            if action.name == "Shift" and self.states[target].content != content:
+                raise ValueError(
+                    f"{self.spec.grammar}: content {content} must be repeatable where it "
+                    f"occurs (write {content}*): a run split across chunks would not parse"
+                )
 
     def describe(self, terminal: str) -> str:
         """A terminal as a user would write it."""

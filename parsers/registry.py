@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .formats import hermes, llama3_json, tags
+from .formats import deepseek, hermes, llama3_json, mistral, tags
 from .grammar import CompiledGrammar, FormatSpec
 from .providers import PROVIDERS
 
@@ -16,6 +16,8 @@ _SPECS: dict[str, FormatSpec] = {
         tags.SPEC,
         hermes.SPEC,
         llama3_json.SPEC,
+        *deepseek.SPECS,
+        mistral.SPEC,
     )
 }
 _COMPILED: dict[str, CompiledGrammar] = {}

@@ -23,6 +23,11 @@ PROMPTS: dict[str, dict[str, str]] = {
     "hermes": {"reasoning_started": "<|im_start|>assistant\n<think>\n"},
     "harmony": {"prompt_ends_in_header": "<|start|>assistant"},
     "llama3-json": {},
+    "qwen3-coder": {"reasoning_started": "<|im_start|>assistant\n<think>\n"},
+    "deepseek-r1": {"reasoning_started": "<\uff5cAssistant\uff5c><think>\n"},
+    "deepseek-v3": {},
+    "deepseek-v3.1": {"reasoning_started": "<\uff5cAssistant\uff5c><think>"},
+    "mistral": {"reasoning_started": "[THINK]"},
 }
 """Format -> corpus option -> the generation_prompt tail it stands for."""
 

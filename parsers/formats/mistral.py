@@ -1,0 +1,95 @@
+"""``mistral``: every ``mistral_common`` tokenizer version (FORMATS.md sections 9, 12).
+
+* **v3 / v7** (Mistral 7B v0.3, Mixtral 8x22B, Nemo): ``[TOOL_CALLS]`` then a JSON
+  array of ``{"name", "arguments"}`` envelopes (any key order; ``parameters`` is
+  accepted for ``arguments``).  Up to 16 whitespace characters may separate the
+  marker from ``[`` (SentencePiece models write ``[TOOL_CALLS] [``).  Nemo's
+  ``"id"`` member (9 alphanumerics) becomes the call id; other ids are
+  ``call_<index>``.  Each element is a call of its own: ``tool_call`` at its ``}``,
+  the array itself closes at ``]``.
+* **v11+** (Small 3.2, Magistral, Devstral, Ministral 3, Small 4 / Medium 3.5):
+  ``[TOOL_CALLS]NAME[ARGS]{...}``, repeated with no separator.  The optional
+  ``[CALL_ID]ID`` between the name and ``[ARGS]`` gives the call id.  With
+  ``[ARGS]`` stripped (``skip_special_tokens``) the name ends at the ``{`` that
+  starts the arguments.  ``tool_call`` at the arguments' ``}`` (nothing closes the
+  call: ``</s>`` is the stop token).  The name is one pattern delimiter that ends
+  where ``[ARGS]``, ``[CALL_ID]`` or ``{`` follows (``tool_call_start`` then); names
+  and ids may not hold whitespace, brackets, braces, quotes or commas, so
+  ``[TOOL_CALLS]`` followed by prose is an ``unexpected_text`` error, not a call.
+* What follows ``[TOOL_CALLS]`` decides the shape: a ``[`` whose next non-blank
+  character is ``{`` opens an array, a name a v11 call.  Both are delimiters, so the
+  state after the marker holds no content and any other text there is an error
+  whatever the chunking.
+* ``[TOOL_CALLS]`` with no name, directly followed by an object, reads the object as
+  an envelope (``[TOOL_CALLS]{"name": ..., "arguments": ...}``).
+* **Reasoning** (v13): ``[THINK]`` ... ``[/THINK]``, verbatim; inside it every
+  marker but ``[/THINK]`` is reasoning text.  Magistral 2506's plain-text
+  ``<think>`` is ordinary text in this format (a system-prompt convention, not a
+  control token).
+* **Content** is verbatim, including the space SentencePiece models put before
+  ``[TOOL_CALLS]``; text after calls is content.  ``mistral_common`` never maps
+  marker text to control tokens, so text that merely looks like markup
+  (``[ARGS]``, ``{``, ``]`` in prose) is text; only ``[TOOL_CALLS]`` and ``[THINK]``
+  open structure.  Inside JSON strings nothing is a marker.
+* **Truncation**: output that stops right after ``[TOOL_CALLS]``, inside a name or
+  inside the arguments is an error (``truncated``; ``unexpected_text`` for a name or
+  marker cut short), never a call, and no marker reaches the content.
+* **Errors**: after a malformed call parsing restarts at the next ``[TOOL_CALLS]``
+  or ``[THINK]``; inside a v3 array the elements after a malformed one are skipped
+  with it (the array has no marker between elements to restart at).
+* ``generation_prompt`` normally ends with ``[/INST]`` (start state: content); a
+  prompt that ends with ``[THINK]`` starts inside reasoning.
+
+Known limitation (core): an id that follows the name (``[CALL_ID]``, Nemo's ``"id"``
+after ``"name"``) arrives after ``tool_call_start`` was emitted with id
+``call_<index>``; the model's id is carried by the later deltas (``[CALL_ID]``) and
+by ``tool_call``.  Whether models generate ``[CALL_ID]`` at all is unverified
+(FORMATS.md 13).
+"""
+
+from __future__ import annotations
+
+from ..grammar import ContentSpec, FormatSpec
+
+
+def _no_name(text: str) -> None:
+    return None
+
+
+def _name(text: str) -> str:
+    return text
+
+
+_WORD = r"[^\s\[\]{}\"'`,]"
+
+SPEC = FormatSpec(
+    name="mistral",
+    grammar="mistral.lark",
+    description="[TOOL_CALLS] JSON array (v3) or [TOOL_CALLS]NAME[ARGS]{json} (v11+), [THINK]",
+    models=(
+        "Mistral 7B v0.3, Mixtral 8x22B, Nemo, Small 3.x, Magistral, Ministral 3, "
+        "Devstral, Small 4, Medium 3.5"
+    ),
+    content={
+        "TEXT": ContentSpec("text"),
+        "REASONING": ContentSpec("reasoning"),
+        "CALL_ID": ContentSpec("id", allowed=_WORD),
+        "LAYOUT": ContentSpec("layout"),
+    },
+    islands={"ARGS": "json_call", "ELEMENT": "json_call"},
+    call_openers={"TOOL_CALLS": _no_name, "NAME": _name},
+    envelope="envelope",
+    envelope_id_key="id",
+    island_lead=frozenset({"LBRACE"}),
+    resync_before=frozenset({"TOOL_CALLS", "THINK_OPEN"}),
+    block_names={
+        "TEXT": "text",
+        "REASONING": "reasoning text",
+        "NAME": "tool name",
+        "CALL_ID": "call id",
+        "LAYOUT": "whitespace",
+        "ARGS": "JSON arguments",
+        "ELEMENT": "JSON call",
+        "ARRAY_OPEN": "[",
+    },
+)
