@@ -120,11 +120,12 @@ class StreamParser:
         self._text_find: Callable[..., re.Match[str] | None] | None = None
         self._text_class: type[TextDelta] | type[ReasoningDelta] = TextDelta
         self._text_block = 0
-        self._text_pieces: list[str] = []
         self._text_tail = ""
         self._island_term = ""
         self._island_offset = 0
         self._speculative = False
+        self._call_where = (1, 1)
+        """Line and column where the open call started (for errors reported later)."""
         self._lead_snapshot: tuple[InteractiveParser, LexState] | None = None
         self._call: PendingCall | None = None
         self._schemas = ToolSchemas(tools)
@@ -199,15 +200,17 @@ class StreamParser:
             and chunk[-1] not in self._text_tail
         ):
             # Hot path for text and reasoning: nothing held back, a block is open and
-            # no delimiter of the current state can start in this chunk.  Positions
-            # are counted later, from the kept pieces (``_flush_text``).
-            self._text_pieces.append(chunk)
+            # no delimiter of the current state can start in this chunk.
+            pos = self._pos  # LineCounter.advance, inlined
+            newlines = chunk.count("\n")
+            if newlines:
+                pos.line += newlines
+                pos.line_start = pos.offset + chunk.rindex("\n") + 1
+            pos.offset += len(chunk)
             delta = _new(self._text_class)
             delta.id = self._text_block
             delta.text = chunk
             return [delta]
-        if self._text_pieces:
-            self._flush_text()
         self._text_find = None
         if self._failed is not None:
             raise self._failed
@@ -257,11 +260,6 @@ class StreamParser:
         self._text_class = TextDelta if spec.kind == "text" else ReasoningDelta
         self._text_block = block[1]
 
-    def _flush_text(self) -> None:
-        """Count the text the hot path delivered."""
-        self._pos.advance("".join(self._text_pieces))
-        self._text_pieces.clear()
-
     def _feed_warm(self, isl: JsonCallBody, chunk: str) -> list[Event]:
         """Inside the streamed arguments, a chunk the hot path did not take."""
         if not chunk:
@@ -310,8 +308,6 @@ class StreamParser:
             return []
         self._closed = True
         self._hot = None
-        if self._text_pieces:
-            self._flush_text()
         self._text_find = None
         out: list[Event] = []
         if self._decoder is not None:
@@ -324,8 +320,8 @@ class StreamParser:
     def offset(self) -> int:
         """Characters received so far (decoded characters for byte input)."""
         isl = self._island
-        held = sum(map(len, self._text_pieces)) + len(self._buf)
-        return self._pos.offset + held + (isl.scanner.size if isl is not None else 0)
+        held = len(self._buf) + (isl.scanner.size if isl is not None else 0)
+        return self._pos.offset + held
 
     # -- input -------------------------------------------------------------------
 
@@ -346,12 +342,19 @@ class StreamParser:
             self._abort_island()
             self._recover(out)
         offset = self.offset
-        self._error(
-            out,
-            ErrorCode.INVALID_UTF8,
-            f"invalid UTF-8 bytes {bad.data!r} ({bad.reason})",
-            offset,
-        )
+        try:
+            self._error(
+                out,
+                ErrorCode.INVALID_UTF8,
+                f"invalid UTF-8 bytes {bad.data!r} ({bad.reason})",
+                offset,
+            )
+        except ParseError as exc:  # strict: poisoned like any other error
+            exc.events = out[:]
+            self._failed = exc
+            self._island = None
+            self._hot = None
+            raise
 
     def _guard(self, out: list[Event], final: bool) -> None:
         """Run the lexer; nothing but ParseError may escape."""
@@ -654,6 +657,7 @@ class StreamParser:
                     self._calls, self._pos.offset, assemble=bool(spec.call_closers)
                 )
                 self._calls += 1
+                self._call_where = self._pos.locate(self._pos.offset)
             name = opener(text)
             if name is not None:
                 call.set_name(name, out)
@@ -681,6 +685,7 @@ class StreamParser:
                 ErrorCode.UNKNOWN_TOOL,
                 f"call to unknown tool {event.name!r}",
                 event.span[0],
+                where=self._call_where,
             )
             return
         self._completed += 1
@@ -698,6 +703,7 @@ class StreamParser:
         if call is None:
             call = PendingCall(self._calls, self._pos.offset, assemble=False)
             self._calls += 1
+            self._call_where = self._pos.locate(self._pos.offset)
         self._call = None
         mode = "arguments" if call.name is not None else self._g.spec.envelope
         self._island = ISLAND_KINDS[self._g.spec.islands[term]](
@@ -794,25 +800,17 @@ class StreamParser:
             self._complete_call(call, out)
             return
         self._island = None
-        self._pos.advance(isl.scanner.raw())
+        raw = isl.scanner.raw()
         try:
-            call = isl.complete(self._pos.offset)
-        except CallError as exc:
-            self._error(
-                out, exc.code, exc.message, self._island_offset + exc.raw_offset, buf[done:]
-            )
+            call = isl.complete(self._pos.offset + len(raw))
+        except (CallError, JsonSyntaxError) as exc:
+            # Located before the counter moves past the body, which holds the spot.
+            where = exc.raw_offset if isinstance(exc, CallError) else isl.scanner.value_start
+            self._error(out, exc.code, exc.message, self._island_offset + where, raw)
+            self._pos.advance(raw)
             self._recover(out)
             return
-        except JsonSyntaxError as exc:
-            self._error(
-                out,
-                exc.code,
-                exc.message,
-                self._island_offset + isl.scanner.value_start,
-                buf[done:],
-            )
-            self._recover(out)
-            return
+        self._pos.advance(raw)
         self._ip.feed_token(Token(self._island_term, ""))
         self._complete_call(call, out)
 
@@ -837,9 +835,17 @@ class StreamParser:
     # -- errors and recovery ---------------------------------------------------------
 
     def _error(
-        self, out: list[Event], code: str, message: str, offset: int, pending: str = ""
+        self,
+        out: list[Event],
+        code: str,
+        message: str,
+        offset: int,
+        pending: str = "",
+        where: tuple[int, int] | None = None,
     ) -> None:
-        line, column = self._pos.locate(offset, pending)
+        """Report an error at ``offset``: at or after the counter (``pending`` is the
+        text from the counter on), or at a spot located earlier (``where``)."""
+        line, column = where if where is not None else self._pos.locate(offset, pending)
         full = f"{message} at line {line} column {column}"
         if self.strict:
             raise ParseError(str(code), full, offset=offset, line=line, column=column)
@@ -962,6 +968,7 @@ class StreamParser:
         self._calls = 0
         if call is not None:  # e.g. a prefilled ``<tool_call name="f">``
             call.index, call.id, call.span_start, call.started = 0, "call_0", 0, False
+            self._call_where = (1, 1)
             if call.raw is not None:
                 call.raw.clear()
             self._calls = 1
