@@ -417,16 +417,18 @@ class StreamParser:
                         break
                     j = p + 1
             if i < p:
-                fresh = not self._run
+                if not self._run and ls.content is not None:
+                    # A run starts: its token goes to the parser first, and the run is
+                    # lexed in the state that follows (which may end it differently),
+                    # so the outcome cannot depend on where a chunk ends.
+                    self._run = True
+                    self._ip.feed_token(Token(ls.content, ""))
+                    continue
                 bad = self._content(ls, buf, i, p, out)
                 if bad >= 0:
                     i = bad
                     continue
                 i = p
-                if fresh and verdict is not None:
-                    # The run's content token moved the parser to another state:
-                    # what may follow there is decided again.
-                    continue
             if verdict is None or verdict == "hold":
                 break
             if verdict == "limit":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .formats import deepseek, hermes, llama3_json, mistral, tags
+from .formats import deepseek, harmony, hermes, llama3_json, mistral, tags
 from .grammar import CompiledGrammar, FormatSpec
 from .providers import PROVIDERS
 
@@ -16,6 +16,7 @@ _SPECS: dict[str, FormatSpec] = {
         tags.SPEC,
         hermes.SPEC,
         llama3_json.SPEC,
+        harmony.SPEC,
         *deepseek.SPECS,
         mistral.SPEC,
     )
