@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TypeAlias
 
 from . import adapters, providers
+from .detokenize import IncrementalDetokenizer, adetokenize, detokenize
 from .driver import DEFAULT_MAX_HOLDBACK, StreamParser
 from .errors import ErrorCode, ParseError
 from .events import (
@@ -29,10 +30,23 @@ from .events import (
     ToolCallStart,
 )
 from .json_engine import DEFAULT_MAX_DEPTH, DEFAULT_MAX_SIZE
+from .loop import (
+    LoopEnd,
+    LoopResult,
+    Turn,
+    TurnEnd,
+    TurnStart,
+    aiter_tool_loop,
+    arun_tool_loop,
+    iter_tool_loop,
+    run_tool_loop,
+)
 from .message import Message, MessageBuilder, collect
 from .providers import ProviderParser
 from .registry import FormatInfo, compiled, format_info, format_names, is_provider
+from .renderers import Renderer, ToolResult, renderer, renderer_formats
 from .sse import DEFAULT_MAX_EVENT_SIZE, DEFAULT_MAX_LINE_SIZE
+from .stop import cut_index, stop_at
 
 __all__ = [
     "DEFAULT_MAX_DEPTH",
@@ -45,6 +59,9 @@ __all__ = [
     "Event",
     "Finish",
     "FormatInfo",
+    "IncrementalDetokenizer",
+    "LoopEnd",
+    "LoopResult",
     "Message",
     "MessageBuilder",
     "ParseError",
@@ -55,18 +72,33 @@ __all__ = [
     "ReasoningDelta",
     "ReasoningEnd",
     "ReasoningStart",
+    "Renderer",
     "TextDelta",
     "TextEnd",
     "TextStart",
     "ToolCall",
     "ToolCallDelta",
     "ToolCallStart",
+    "ToolResult",
+    "Turn",
+    "TurnEnd",
+    "TurnStart",
     "adapters",
+    "adetokenize",
+    "aiter_tool_loop",
+    "arun_tool_loop",
     "collect",
+    "cut_index",
+    "detokenize",
     "format_info",
     "formats",
+    "iter_tool_loop",
     "parse",
     "parser",
+    "renderer",
+    "renderer_formats",
+    "run_tool_loop",
+    "stop_at",
 ]
 
 __version__ = "0.1.0"

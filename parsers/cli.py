@@ -29,6 +29,7 @@ from . import format_info
 from . import formats as format_names
 from . import parser as make_parser
 from .errors import ParseError
+from .renderers import renderer_formats
 
 __all__ = ["main"]
 
@@ -115,8 +116,41 @@ def _build_argparser() -> argparse.ArgumentParser:
 
     formats = sub.add_parser("formats", help="list the supported formats and their models")
     formats.set_defaults(command=_formats)
-    # ``demo`` comes here, as one more sub.add_parser(...).set_defaults(command=...).
+
+    demo = sub.add_parser(
+        "demo",
+        help="run the tool loop on a bundled scripted model with local tools",
+        description="Run the tool loop end to end on a bundled scripted model that would "
+        "invent its tool results if not stopped: live (stopped at each call, real tools "
+        "run, results appended), then the same generation parsed at once.",
+    )
+    demo.add_argument(
+        "--format",
+        default="hermes",
+        choices=renderer_formats(),
+        metavar="NAME",
+        help=f"text format the model writes (default: hermes; one of: "
+        f"{', '.join(renderer_formats())})",
+    )
+    demo.add_argument(
+        "--chunk-size",
+        type=int,
+        default=7,
+        metavar="N",
+        help="characters per chunk the scripted model yields (default: 7)",
+    )
+    demo.set_defaults(command=_demo)
     return ap
+
+
+def _demo(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+    """The tool-loop demo (``toolwire.demo``)."""
+    if args.chunk_size < 1:
+        err.write("toolwire: error: --chunk-size must be at least 1\n")
+        return EXIT_USAGE
+    from .demo import run  # the loop and the scripted model load only for this command
+
+    return run(args.format, out, chunk_size=args.chunk_size)
 
 
 def _formats(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:

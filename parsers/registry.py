@@ -4,9 +4,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .formats import deepseek, harmony, hermes, llama3_json, mistral, tags
+from .formats import (
+    deepseek,
+    harmony,
+    hermes,
+    llama3_json,
+    llama4_pythonic,
+    mistral,
+    tags,
+)
 from .grammar import CompiledGrammar, FormatSpec
+from .islands import ISLAND_KINDS
 from .providers import PROVIDERS
+from .pylit import PyKwargsCallBody
 
 __all__ = ["FormatInfo", "compiled", "format_info", "format_names", "is_provider"]
 
@@ -19,9 +29,14 @@ _SPECS: dict[str, FormatSpec] = {
         harmony.SPEC,
         *deepseek.SPECS,
         mistral.SPEC,
+        llama4_pythonic.SPEC,
     )
 }
 _COMPILED: dict[str, CompiledGrammar] = {}
+
+ISLAND_KINDS.setdefault("python_kwargs", PyKwargsCallBody)
+"""Island kinds beyond the JSON engine register here rather than in ``islands.py``, so
+that their modules need not import the module that names them."""
 
 
 @dataclass(frozen=True, slots=True)

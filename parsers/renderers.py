@@ -1,0 +1,383 @@
+# ruff: noqa: RUF001, RUF002  (the fullwidth bar U+FF5C is part of DeepSeek's tokens)
+"""Tool calls and tool results written in each text format's own syntax.
+
+The tool loop stops the model just past a call's completing character (``span[1]``),
+so the call's closing markup (``</tool_call>``, ``<|call|>``, the end-of-turn token)
+was never kept; then the tool's result must reach the model in the turn syntax its
+chat template would have rendered.  A ``Renderer`` supplies the three pieces the loop
+appends to the prompt, in order:
+
+1. ``close_calls(text)``: the markup that ends the cut assistant turn (the call's
+   closer, a section closer, the end-of-turn token);
+2. ``render_results(results)``: one tool turn per result (hermes
+   ``<tool_response>``, harmony ``functions.NAME to=assistant`` messages, ...);
+3. ``generation_prompt``: the header of the next assistant turn (already the tail of
+   ``render_results``).  ``prime`` is the part of that tail which changes the output
+   parser's start state, passed as the next parser's ``generation_prompt``: only
+   harmony's ``<|start|>assistant`` does (the output starts inside a header); for
+   the others the tail is turn framing the parser never sees.
+
+``render_call`` and ``render_answer`` write the model's side (a whole call, a final
+answer) the way the format's template renders history; the tests check that every
+rendered call parses back, with the same parser, to the same name and arguments, and
+the scripted models of the demo and the tests are built from them.
+
+The syntaxes follow the chat templates summarised in FORMATS.md (prompt side:
+Qwen's ``<tool_response>`` user turns, Llama's ``ipython`` role, DeepSeek's
+``<｜tool▁output▁begin｜>``, Mistral's ``[TOOL_RESULTS]``).  ``tags`` has no template:
+its result syntax ``<tool_result name="NAME" id="ID">...</tool_result>`` is a project
+decision, documented in the README.  Provider streams have no renderer: their
+results go back through the provider's API as messages, not as text.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from .events import Event, ToolCall
+
+__all__ = ["Renderer", "ToolResult", "renderer", "renderer_formats"]
+
+
+@dataclass(slots=True, kw_only=True)
+class ToolResult(Event):
+    """One executed call and its outcome: what the loop shows and renders."""
+
+    type: ClassVar[str] = "tool_result"
+    call: ToolCall
+    """The call that was executed."""
+    value: Any
+    """What the tool returned (None when it failed)."""
+    error: str | None
+    """Why the call failed (exception, timeout, unknown tool), or None."""
+    content: str
+    """The text given to the model: a string value as is, any other value as JSON,
+    an error as ``{"error": "..."}``."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "type": self.type,
+            "call": self.call.to_json(),
+            "error": self.error,
+            "content": self.content,
+        }
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+class Renderer:
+    """The syntax of one text format's calls, turn ends and tool results."""
+
+    format: ClassVar[str] = ""
+    generation_prompt: ClassVar[str] = ""
+    """The next assistant turn's header, the tail of ``render_results``."""
+    prime: ClassVar[str | None] = None
+    """What the next turn's parser is primed with (``generation_prompt=``), if the
+    tail changes its start state."""
+    end_of_turn: ClassVar[str] = ""
+    """The stop token that ends ``close_calls`` (engines strip it from the output, so
+    output parsers read it as text); empty where the closer is parsed markup."""
+
+    def render_call(self, name: str, arguments: Mapping[str, Any]) -> str:
+        """A whole call as the model writes it (and the template renders it)."""
+        raise NotImplementedError
+
+    def render_answer(self, text: str) -> str:
+        """A final answer as the model writes it: plain text in most formats."""
+        return text
+
+    def close_calls(self, text: str) -> str:
+        """Markup that ends an assistant turn cut just past its last call.
+
+        ``text`` is the turn's output as kept (up to the call's completing
+        character), for formats whose closer depends on how the calls were opened.
+        """
+        raise NotImplementedError
+
+    def render_result(self, result: ToolResult, *, position: int, text: str) -> str:
+        """One result; ``position`` is its index among the results of the turn."""
+        raise NotImplementedError
+
+    def render_results(self, results: Sequence[ToolResult], *, text: str = "") -> str:
+        """The tool turn(s) for one round of results, then ``generation_prompt``."""
+        body = "".join(self.render_result(r, position=i, text=text) for i, r in enumerate(results))
+        return self._wrap_results(body) + self.generation_prompt
+
+    def _wrap_results(self, body: str) -> str:
+        return body
+
+    def continuation(self, text: str, results: Sequence[ToolResult]) -> str:
+        """Everything the loop appends after the kept output of a call turn."""
+        return self.close_calls(text) + self.render_results(results, text=text)
+
+
+class TagsRenderer(Renderer):
+    """``tags``: results as ``<tool_result>`` elements right after the call (no turns:
+    the format has no chat template, so the model simply continues)."""
+
+    format = "tags"
+
+    def render_call(self, name: str, arguments: Mapping[str, Any]) -> str:
+        return f"<tool_call>{_json({'name': name, 'arguments': arguments})}</tool_call>"
+
+    def render_answer(self, text: str) -> str:
+        return f"<final_answer>{text}</final_answer>"
+
+    def close_calls(self, text: str) -> str:
+        return "</tool_call>"
+
+    def render_result(self, result: ToolResult, *, position: int, text: str) -> str:
+        name = html.escape(result.call.name or "", quote=True)
+        call_id = html.escape(result.call.id, quote=True)
+        return f'\n<tool_result name="{name}" id="{call_id}">{result.content}</tool_result>'
+
+    def _wrap_results(self, body: str) -> str:
+        return body + "\n"
+
+
+class HermesRenderer(Renderer):
+    """``hermes`` (Qwen2.5/3 template): results are ``<tool_response>`` blocks, all of
+    one round in one user turn."""
+
+    format = "hermes"
+    end_of_turn = "<|im_end|>\n"
+    generation_prompt = "<|im_start|>assistant\n"
+
+    def render_call(self, name: str, arguments: Mapping[str, Any]) -> str:
+        return f"<tool_call>\n{_json({'name': name, 'arguments': arguments})}\n</tool_call>"
+
+    def close_calls(self, text: str) -> str:
+        return "\n</tool_call><|im_end|>\n"
+
+    def render_result(self, result: ToolResult, *, position: int, text: str) -> str:
+        return f"\n<tool_response>\n{result.content}\n</tool_response>"
+
+    def _wrap_results(self, body: str) -> str:
+        return f"<|im_start|>user{body}<|im_end|>\n"
+
+
+def _raw_value(value: Any) -> str:
+    """qwen3-coder writes strings raw and everything else as JSON text."""
+    return value if isinstance(value, str) else _json(value)
+
+
+class Qwen3CoderRenderer(Renderer):
+    """``qwen3-coder`` (Qwen3-Coder template): XML-ish calls with raw values; results
+    are ``<tool_response>`` blocks in one user turn."""
+
+    format = "qwen3-coder"
+    end_of_turn = "<|im_end|>\n"
+    generation_prompt = "<|im_start|>assistant\n"
+
+    def render_call(self, name: str, arguments: Mapping[str, Any]) -> str:
+        params = "".join(
+            f"<parameter={key}>\n{_raw_value(value)}\n</parameter>\n"
+            for key, value in arguments.items()
+        )
+        return f"<tool_call>\n<function={name}>\n{params}</function>\n</tool_call>"
+
+    def close_calls(self, text: str) -> str:
+        # The call completes at the ">" of </function>: only the block closer is left.
+        return "\n</tool_call><|im_end|>\n"
+
+    def render_result(self, result: ToolResult, *, position: int, text: str) -> str:
+        return f"<tool_response>\n{result.content}\n</tool_response>\n"
+
+    def _wrap_results(self, body: str) -> str:
+        return f"<|im_start|>user\n{body}<|im_end|>\n"
+
+
+class HarmonyRenderer(Renderer):
+    """``harmony`` (gpt-oss): a call ends with ``<|call|>``; each result is a message
+    from ``functions.NAME`` to the assistant on the commentary channel."""
+
+    format = "harmony"
+    generation_prompt = "<|start|>assistant"
+    prime = "<|start|>assistant"
+
+    def render_call(self, name: str, arguments: Mapping[str, Any]) -> str:
+        # Written after the generation prompt "<|start|>assistant".
+        return (
+            f"<|channel|>commentary to=functions.{name} <|constrain|>json<|message|>"
+            f"{_json(arguments)}<|call|>"
+        )
+
+    def render_answer(self, text: str) -> str:
+        return f"<|channel|>final<|message|>{text}<|return|>"
+
+    def close_calls(self, text: str) -> str:
+        return "<|call|>"
+
+    def render_result(self, result: ToolResult, *, position: int, text: str) -> str:
+        return (
+            f"<|start|>functions.{result.call.name} to=assistant<|channel|>commentary"
+            f"<|message|>{result.content}<|end|>"
+        )
+
+
+_V3_BEGIN = "<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>"
+_V3_END = "<｜tool▁call▁end｜><｜tool▁calls▁end｜><｜end▁of▁sentence｜>"
+
+
+class DeepSeekV3Renderer(Renderer):
+    """``deepseek-v3`` and ``deepseek-r1``: fenced JSON calls; results inside
+    ``<｜tool▁outputs▁begin｜>``, after which the model continues (no new
+    ``<｜Assistant｜>``)."""
+
+    format = "deepseek-v3"
+    end_of_turn = "<｜end▁of▁sentence｜>"
+
+    def render_call(self, name: str, arguments: Mapping[str, Any]) -> str:
+        return (
+            f"{_V3_BEGIN}function<｜tool▁sep｜>{name}\n```json\n{_json(arguments)}\n```"
+            "<｜tool▁call▁end｜><｜tool▁calls▁end｜>"
+        )
+
+    def close_calls(self, text: str) -> str:
+        return "\n```" + _V3_END
+
+    def render_result(self, result: ToolResult, *, position: int, text: str) -> str:
+        sep = "\n" if position else ""
+        return f"{sep}<｜tool▁output▁begin｜>{result.content}<｜tool▁output▁end｜>"
+
+    def _wrap_results(self, body: str) -> str:
+        return f"<｜tool▁outputs▁begin｜>{body}<｜tool▁outputs▁end｜>"
+
+
+class DeepSeekR1Renderer(DeepSeekV3Renderer):
+    format = "deepseek-r1"
+
+
+class DeepSeekV31Renderer(Renderer):
+    """``deepseek-v3.1``: ``NAME<｜tool▁sep｜>{json}`` calls; each result is one
+    ``<｜tool▁output▁begin｜>`` block, after which the model continues."""
+
+    format = "deepseek-v3.1"
+    end_of_turn = "<｜end▁of▁sentence｜>"
+
+    def render_call(self, name: str, arguments: Mapping[str, Any]) -> str:
+        return (
+            f"{_V3_BEGIN}{name}<｜tool▁sep｜>{_json(arguments)}"
+            "<｜tool▁call▁end｜><｜tool▁calls▁end｜>"
+        )
+
+    def close_calls(self, text: str) -> str:
+        return _V3_END
+
+    def render_result(self, result: ToolResult, *, position: int, text: str) -> str:
+        return f"<｜tool▁output▁begin｜>{result.content}<｜tool▁output▁end｜>"
+
+
+_MISTRAL_ARRAY = re.compile(r"\[TOOL_CALLS\][ \t\r\n]{0,16}\[")
+
+
+class MistralRenderer(Renderer):
+    """``mistral``: v11+ calls ``[TOOL_CALLS]NAME[ARGS]{json}``; results
+    ``[TOOL_RESULTS]...[/TOOL_RESULTS]`` after the turn's ``</s>``.  A turn written in
+    the v3 array style is closed with ``]`` and gets v3 results, a JSON object with
+    ``content`` and ``call_id``."""
+
+    format = "mistral"
+    end_of_turn = "</s>"
+
+    def render_call(self, name: str, arguments: Mapping[str, Any]) -> str:
+        return f"[TOOL_CALLS]{name}[ARGS]{_json(arguments)}"
+
+    @staticmethod
+    def _array_style(text: str) -> bool:
+        opener = text.rfind("[TOOL_CALLS]")
+        return opener >= 0 and _MISTRAL_ARRAY.match(text, opener) is not None
+
+    def close_calls(self, text: str) -> str:
+        return ("]" if self._array_style(text) else "") + "</s>"
+
+    def render_result(self, result: ToolResult, *, position: int, text: str) -> str:
+        if self._array_style(text):
+            body = _json({"content": result.content, "call_id": result.call.id})
+        else:
+            body = result.content
+        return f"[TOOL_RESULTS]{body}[/TOOL_RESULTS]"
+
+
+class Llama3JsonRenderer(Renderer):
+    """``llama3-json`` (Llama 3.1-3.3 template): a JSON call ends the turn with
+    ``<|eot_id|>``; each result is an ``ipython`` message."""
+
+    format = "llama3-json"
+    end_of_turn = "<|eot_id|>"
+    generation_prompt = "<|start_header_id|>assistant<|end_header_id|>\n\n"
+
+    def render_call(self, name: str, arguments: Mapping[str, Any]) -> str:
+        return _json({"name": name, "parameters": arguments})
+
+    def close_calls(self, text: str) -> str:
+        return "<|eot_id|>"
+
+    def render_result(self, result: ToolResult, *, position: int, text: str) -> str:
+        return f"<|start_header_id|>ipython<|end_header_id|>\n\n{result.content}<|eot_id|>"
+
+
+class Llama4PythonicRenderer(Renderer):
+    """``llama4-pythonic``: ``[name(k=literal)]`` call lists; the cut falls at a call's
+    ``)``, so the list's ``]`` (and ``<|python_end|>`` when it was opened) is added;
+    each result is an ``ipython`` message."""
+
+    format = "llama4-pythonic"
+    end_of_turn = "<|eot|>"
+    generation_prompt = "<|header_start|>assistant<|header_end|>\n\n"
+
+    def render_call(self, name: str, arguments: Mapping[str, Any]) -> str:
+        # repr() of JSON values (str, int, float, bool, None, list, dict) is exactly
+        # the Python-literal language the format's argument parser reads.
+        args = ", ".join(f"{key}={value!r}" for key, value in arguments.items())
+        return f"[{name}({args})]"
+
+    def close_calls(self, text: str) -> str:
+        opened = text.rfind("<|python_start|>") > text.rfind("<|python_end|>")
+        return "]" + ("<|python_end|>" if opened else "") + "<|eot|>"
+
+    def render_result(self, result: ToolResult, *, position: int, text: str) -> str:
+        return f"<|header_start|>ipython<|header_end|>\n\n{result.content}<|eot|>"
+
+
+_RENDERERS: dict[str, type[Renderer]] = {
+    cls.format: cls
+    for cls in (
+        TagsRenderer,
+        HermesRenderer,
+        Qwen3CoderRenderer,
+        HarmonyRenderer,
+        DeepSeekV3Renderer,
+        DeepSeekR1Renderer,
+        DeepSeekV31Renderer,
+        MistralRenderer,
+        Llama3JsonRenderer,
+        Llama4PythonicRenderer,
+    )
+}
+
+
+def renderer_formats() -> list[str]:
+    """The registered format ids that have a renderer (the tool loop's formats)."""
+    from .registry import format_names
+
+    known = set(format_names())
+    return sorted(name for name in _RENDERERS if name in known)
+
+
+def renderer(format: str) -> Renderer:
+    """The renderer of a text format; ValueError for provider formats and unknown ids."""
+    try:
+        return _RENDERERS[format]()
+    except KeyError:
+        raise ValueError(
+            f"no tool-result renderer for format {format!r} (provider streams send "
+            f"results through their API); formats with one: {', '.join(renderer_formats())}"
+        ) from None
