@@ -124,6 +124,7 @@ class StreamParser:
         self._island_term = ""
         self._island_offset = 0
         self._speculative = False
+        self._run_expected: tuple[str, ...] = ()
         self._call_where = (1, 1)
         """Line and column where the open call started (for errors reported later)."""
         self._lead_snapshot: tuple[InteractiveParser, LexState] | None = None
@@ -422,6 +423,7 @@ class StreamParser:
                     # lexed in the state that follows (which may end it differently),
                     # so the outcome cannot depend on where a chunk ends.
                     self._run = True
+                    self._run_expected = ls.expected
                     self._ip.feed_token(Token(ls.content, ""))
                     continue
                 bad = self._content(ls, buf, i, p, out)
@@ -495,7 +497,10 @@ class StreamParser:
                 while bad < p and ok(buf, bad, bad + 1):
                     bad += 1
             self._consume(buf, i, bad)
-            expected = ", ".join(self._g.describe(t) for t in ls.expected)
+            # What the run's first character could have been: the same whichever
+            # chunk the run started in (its token may have moved the parser since).
+            names = self._run_expected if self._run else ls.expected
+            expected = ", ".join(self._g.describe(t) for t in names)
             self._error(
                 out,
                 ErrorCode.UNEXPECTED_TEXT,

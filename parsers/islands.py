@@ -296,4 +296,5 @@ class JsonCallBody:
 ISLAND_KINDS: dict[str, Any] = {"json_call": JsonCallBody}
 """Island kinds a FormatSpec may name -> the class that parses them.  Each is built
 with ``(mode, index=, call_id=, name=, span_start=, started=, max_depth=, max_size=,
-id_key=)`` and implements ``Island``."""
+**options)`` -- it must accept (and may ignore) further keyword options such as the
+envelope's ``id_key`` and ``extra_keys`` -- and implements ``Island``."""
