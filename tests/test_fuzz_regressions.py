@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+import toolwire
 from fuzz.harness import check
 
 FOUND = [
@@ -25,3 +26,12 @@ def test_driver_runs_briefly() -> None:
     from fuzz.__main__ import main
 
     assert main(["--minutes", "0.05", "--seed", "3"]) == 0
+
+
+@pytest.mark.parametrize("format", toolwire.formats())
+def test_one_rule_holds_briefly_for_every_format(format: str) -> None:
+    """The fuzz driver's generated and mutated inputs, for one second per format:
+    parsed or reported, identical across splits, only ParseError in strict mode."""
+    from fuzz.__main__ import main
+
+    assert main(["--minutes", "0.015", "--format", format, "--seed", "5"]) == 0
