@@ -69,12 +69,17 @@ from .json_engine import string_stop as _string_stop
 from .message import Message, MessageBuilder
 from .positions import LineCounter
 from .schema_typing import ToolSchemas
+from .skipping import BodySkipper
 
 __all__ = ["DEFAULT_MAX_HOLDBACK", "StreamParser"]
 
 _ESCAPED_CHARS = frozenset('"\\/bfnrt')
 """Characters after a backslash that the hot path completes (not ``u``: a ``\\u``
 escape needs the scanner's surrogate pairing)."""
+
+_SKIP_SHAPES = {"JsonCallBody": ('"', 0), "PyKwargsCallBody": ("\"'", 1)}
+"""Island class -> (string quotes, bracket depth at its first character) for skipping
+a broken body: a Python call body starts inside its ``(``."""
 
 DEFAULT_MAX_HOLDBACK = 1024
 """Longest text kept back as a possible delimiter (characters).  Literal delimiters
@@ -124,6 +129,8 @@ class StreamParser:
         self._island_term = ""
         self._island_offset = 0
         self._speculative = False
+        self._skipper: BodySkipper | None = None
+        """Skipping the rest of a broken body inside a list (``FormatSpec.skip_broken``)."""
         self._run_expected: tuple[str, ...] = ()
         self._call_where = (1, 1)
         """Line and column where the open call started (for errors reported later)."""
@@ -391,6 +398,9 @@ class StreamParser:
         while i < n:
             if self._island is not None:
                 i = self._feed_island(buf, i, n, out)
+                continue
+            if self._skipper is not None:
+                i = self._skip(buf, i, n)
                 continue
             if self._recovering:
                 i = self._resync(buf, i, n, final, out)
@@ -786,8 +796,31 @@ class StreamParser:
             self._pos.offset,
             buf[exc.index :],
         )
+        term = self._island_term
+        if term in self._g.spec.skip_broken and code != ErrorCode.LIMIT_EXCEEDED:
+            # Inside a list: skip the rest of this body, go on with the next call.
+            skipper = BodySkipper(*_SKIP_SHAPES.get(type(isl).__name__, ('"', 0)))
+            consumed = isl.scanner.raw() + buf[i : exc.index]
+            if skipper.feed(consumed, 0, len(consumed)) < 0:
+                self._end_run(None, out)
+                self._call = None
+                self._skipper = skipper
+                return exc.index
         self._recover(out)
         return exc.index
+
+    def _skip(self, buf: str, i: int, n: int) -> int:
+        """Drop text up to the end of a broken body, then resume after it."""
+        skipper = self._skipper
+        assert skipper is not None
+        end = skipper.feed(buf, i, n)
+        if end < 0:
+            self._consume(buf, i, n)
+            return n
+        self._consume(buf, i, end)
+        self._skipper = None
+        self._ip.feed_token(Token(self._island_term, ""))
+        return end
 
     def _finish_island(self, out: list[Event], buf: str, done: int) -> None:
         isl = self._island
@@ -815,6 +848,11 @@ class StreamParser:
             where = exc.raw_offset if isinstance(exc, CallError) else isl.scanner.value_start
             self._error(out, exc.code, exc.message, self._island_offset + where, raw)
             self._pos.advance(raw)
+            if self._island_term in self._g.spec.skip_broken:
+                # A well-formed body of the wrong shape in a list: the next one counts.
+                self._call = None
+                self._ip.feed_token(Token(self._island_term, ""))
+                return
             self._recover(out)
             return
         self._pos.advance(raw)
@@ -870,6 +908,7 @@ class StreamParser:
         self._recovering = True
 
     def _reset(self) -> None:
+        self._skipper = None
         self._ip = self._new_lalr()
         self._run = False
         self._recovering = False

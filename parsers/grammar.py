@@ -87,6 +87,10 @@ class FormatSpec:
     call; otherwise the text is content of the state before the island's lead."""
     envelope_extra_keys: frozenset[str] = frozenset()
     """Envelope keys that are allowed and ignored (Llama's ``"type": "function"``)."""
+    skip_broken: frozenset[str] = frozenset()
+    """Islands inside lists: after a syntax error the rest of the broken body is
+    skipped (brackets counted outside strings) and parsing goes on with the next
+    element, instead of restarting at the next resync delimiter."""
     island_lead: frozenset[str] = frozenset()
     """Delimiters whose text is the first text of the island that follows (a ``{``
     that both announces a JSON body and begins it)."""

@@ -493,3 +493,17 @@ def test_strict_mode_raises_only_parse_error(text: str, data: st.DataObject) -> 
     except ParseError as exc:
         assert exc.code != "internal_error"
         assert exc.offset is not None and 0 <= exc.offset <= len(text)
+
+
+def test_a_malformed_call_in_a_list_does_not_take_the_next_one() -> None:
+    """The broken call is skipped to its closing ``)`` (not one inside a string); the
+    next call of the list still counts, in any chunking."""
+    src = '[f(x), g(a=1, s=")")] after'
+    whole = toolwire.parse(src, "llama4-pythonic")
+    calls = [(e.name, e.arguments) for e in whole if isinstance(e, toolwire.ToolCall)]
+    assert calls == [("g", {"a": 1, "s": ")"})]
+    assert [e.code for e in whole if isinstance(e, toolwire.Error)] == ["invalid_arguments"]
+    one_by_one = toolwire.parse(list(src), "llama4-pythonic")
+    assert [e.to_json() for e in one_by_one if not e.type.endswith("delta")] == [
+        e.to_json() for e in whole if not e.type.endswith("delta")
+    ]

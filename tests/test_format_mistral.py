@@ -321,12 +321,15 @@ def test_malformed_call_then_good_ones(kind: str) -> None:
     assert coalesce(run(FORMAT, list(src))) == coalesce(events)
 
 
-def test_a_bad_array_element_takes_the_rest_of_the_array_with_it() -> None:
-    """Documented: no marker between elements to restart at."""
+def test_a_bad_array_element_does_not_take_the_rest_of_the_array() -> None:
+    """A malformed element is reported; the elements after it still count."""
     src = v3({"name": "f", "arguments": 1}, {"name": "g", "arguments": {}}) + v11("h", "{}")
     got = summary(run(FORMAT, [src]))
-    assert got["calls"] == [("h", {})]
+    assert got["calls"] == [("g", {}), ("h", {})]
     assert got["errors"] == ["invalid_arguments"]
+    broken = '[TOOL_CALLS][{"name": "f", "arguments": {"a": x}}, {"name": "g", "arguments": {}}]'
+    got = summary(run(FORMAT, [broken]))
+    assert (got["calls"], got["errors"]) == ([("g", {})], ["invalid_json"])
 
 
 def test_unknown_tools() -> None:

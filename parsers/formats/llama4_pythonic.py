@@ -25,9 +25,10 @@ FORMATS.md sections 8.2 and 12.  Calls are a Python list of keyword-argument cal
   trailing comma too (``[f(), ]``, as Python).  Inside ``<|python_start|>`` only a call
   list may appear.  A ``<|python_end|>`` outside one is dropped (a marker is never
   content).
-* Errors resynchronise after the next ``]`` or ``<|python_end|>``, or before the next
-  call list or ``<|python_start|>``: the rest of a list with a malformed call is
-  skipped (a ``]`` inside the broken call's strings ends the skip early).
+* A malformed call inside a list is reported and skipped up to its closing ``)``
+  (brackets counted outside strings: ``skip_broken``); the next call in the list still
+  counts.  Other errors resynchronise after the next ``]`` or ``<|python_end|>``, or
+  before the next call list or ``<|python_start|>``.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ SPEC = FormatSpec(
         "LAYOUT": ContentSpec("layout", strict=True),
     },
     islands={"ARGS": "python_kwargs"},
+    skip_broken=frozenset({"ARGS"}),
     call_openers={"CALL_OPEN": _name_of},
     resync_before=frozenset({"LIST_OPEN", "PY_START"}),
     resync_after=frozenset({"LIST_CLOSE", "PY_END"}),

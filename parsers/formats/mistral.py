@@ -35,8 +35,8 @@
   inside the arguments is an error (``truncated``; ``unexpected_text`` for a name or
   marker cut short), never a call, and no marker reaches the content.
 * **Errors**: after a malformed call parsing restarts at the next ``[TOOL_CALLS]``
-  or ``[THINK]``; inside a v3 array the elements after a malformed one are skipped
-  with it (the array has no marker between elements to restart at).
+  or ``[THINK]``; inside a v3 array a malformed element is skipped up to its closing
+  bracket (``skip_broken``) and the next element still counts.
 * ``generation_prompt`` normally ends with ``[/INST]`` (start state: content); a
   prompt that ends with ``[THINK]`` starts inside reasoning.
 
@@ -81,6 +81,7 @@ SPEC = FormatSpec(
     envelope="envelope",
     envelope_id_key="id",
     island_lead=frozenset({"LBRACE"}),
+    skip_broken=frozenset({"ELEMENT"}),
     resync_before=frozenset({"TOOL_CALLS", "THINK_OPEN"}),
     block_names={
         "TEXT": "text",
