@@ -34,9 +34,10 @@ _LF = 10
 _find_eol = re.compile(b"[\r\n]").search
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Line:
-    """One line of the body, without its line end."""
+    """One line of the body, without its line end (read-only by convention: not
+    frozen, since a frozen dataclass costs a microsecond to build)."""
 
     data: bytes
     start: int
@@ -95,6 +96,23 @@ class LineSplitter:
     def position(self) -> tuple[int, int, int]:
         """(offset, line, column) of the end of the input received so far."""
         return self._offset, self._number, self._offset - self._line_start + 1
+
+    def mark(self) -> tuple[int, int] | None:
+        """(offset, line number) when the next byte starts a line -- nothing of a line
+        is waiting, and no LF of a CRLF whose CR ended the last chunk may follow --;
+        None otherwise."""
+        if self._partial or self._skip_lf or self._skip:
+            return None
+        return self._offset, self._number
+
+    def advance(self, size: int, lines: int) -> None:
+        """Account for ``size`` bytes of ``lines`` whole LF-terminated lines that the
+        caller read itself (only where ``mark()`` is not None): as if fed through
+        here."""
+        offset = self._offset + size
+        self._offset = offset
+        self._line_start = offset
+        self._number += lines
 
     def feed(self, data: bytes) -> list[Line]:
         out: list[Line] = []

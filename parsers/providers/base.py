@@ -36,7 +36,7 @@ frame; strict mode raises ``ParseError`` at the first one and poisons the parser
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
@@ -166,6 +166,9 @@ class ProviderParser:
         self._failed: ParseError | None = None
         self._closed = False
         self._builder = MessageBuilder()
+        self._scan: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
+        """``json.loads`` without its two Python frames (one scanner per parser: the
+        C scanner keeps a memo during a call)."""
 
     # -- public ------------------------------------------------------------------
 
@@ -222,11 +225,12 @@ class ProviderParser:
         try:
             items = self._decoder.close() if final else self._decoder.feed(data)
             for item in items:
-                if isinstance(item, FramingError):
+                if type(item) is Frame:
+                    self._dispatch(item)
+                else:
+                    assert isinstance(item, FramingError)
                     self._frame = None
                     self._emit_error(item.code, item.message, item.offset, item.line, item.column)
-                else:
-                    self._dispatch(item)
             if final:
                 self._frame = None
                 self._end_of_stream()
@@ -264,15 +268,23 @@ class ProviderParser:
         if frame.data == "[DONE]":
             self._finish()
             return
+        data = frame.data
         try:
-            payload = json.loads(frame.data)
+            payload, end = self._scan(data, 0)
+            if end != len(data):
+                raise StopIteration(end)
+        except (StopIteration, ValueError):
+            payload = None  # json.loads decides, and words the error
+        try:
+            if payload is None:
+                payload = json.loads(data)
         except ValueError as exc:
             if not frame.terminated:
                 self._error(ErrorCode.TRUNCATED, "the body ended inside a line of JSON")
             else:
                 self._error(ErrorCode.INVALID_EVENT, f"event data is not JSON ({exc})")
             return
-        if not isinstance(payload, dict):
+        if type(payload) is not dict:
             self._error(ErrorCode.INVALID_EVENT, "event data is not a JSON object")
             return
         try:

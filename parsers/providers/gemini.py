@@ -180,7 +180,24 @@ class PathWriter:
         self._closed: set[tuple[str | int, ...]] = set()
 
     def add(self, entry: dict[str, Any]) -> str:
-        """The JSON text this entry adds."""
+        """The JSON text this entry adds.  All or nothing: an entry that does not fit
+        leaves the writer as it was (its stacks never get out of step)."""
+        # The stacks are as deep as the arguments' nesting: cheap to keep.  (Closed
+        # containers are left as recorded: a broken call is reported anyway.)
+        saved = (
+            self._started,
+            self._string,
+            list(self._path),
+            list(self._kinds),
+            list(self._counts),
+        )
+        try:
+            return self._add(entry)
+        except SchemaError:
+            self._started, self._string, self._path, self._kinds, self._counts = saved
+            raise
+
+    def _add(self, entry: dict[str, Any]) -> str:
         path = get_str(entry, "jsonPath")
         if path is None:
             raise SchemaError("a partialArgs entry without a jsonPath")

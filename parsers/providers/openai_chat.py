@@ -25,10 +25,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ..events import tool_call_delta
+from ..json_engine import escaped_run, string_stop
 from ..sse import Frame
 from .base import ProviderParser, SchemaError, _Call, get_dict, get_str
 
 __all__ = ["OpenAIChatParser"]
+
+_ESCAPED = frozenset('"\\/bfnrt')
+"""Characters that may follow a backslash in a simple escape."""
 
 FINISH_REASONS = {
     "stop": "stop",
@@ -53,8 +58,91 @@ class OpenAIChatParser(ProviderParser):
         self._last: _Call | None = None
 
     def _payload(self, payload: dict[str, Any], frame: Frame) -> None:
-        # Plain dict reads with type checks only on what is present: this runs once
-        # per SSE event, and a long argument streams as thousands of tiny events.
+        # Fast path: the chunk a long argument streams as, thousands of times --
+        # one choice whose delta is one argument fragment for a known call.
+        choices = payload.get("choices")
+        if (
+            type(choices) is list
+            and len(choices) == 1
+            and payload.get("usage") is None
+            and payload.get("error") is None
+            and "x_groq" not in payload
+        ):
+            choice = choices[0]
+            if (
+                type(choice) is dict
+                and not choice.get("finish_reason")
+                and choice.get("index", 0) in (0, None)
+            ):
+                delta = choice.get("delta")
+                if type(delta) is dict and len(delta) == 1:
+                    entries = delta.get("tool_calls")
+                    if (
+                        type(entries) is list
+                        and len(entries) == 1
+                        and type(entries[0]) is dict
+                        and self._fragment(entries[0])
+                    ):
+                        return
+        self._general(payload)
+
+    def _fragment(self, entry: dict[str, Any]) -> bool:
+        """An entry that only continues a known call, taken without the general
+        path's identity rules (it meets them all trivially); False, having done
+        nothing, for any other entry."""
+        index = entry.get("index")
+        if type(index) is not int:
+            return False
+        call = self._by_index.get(index)
+        if call is None:
+            return False
+        body = call.body
+        call_id = entry.get("id")
+        if call_id and call_id != body.id:
+            return False
+        function = entry.get("function")
+        if type(function) is not dict:
+            return False
+        text = function.get("arguments")
+        name = function.get("name")
+        if (name and name != body.name) or (text is not None and type(text) is not str):
+            return False
+        self._last = call
+        if not text:
+            return True
+        # The driver's hot path: inside a string value being streamed, plain
+        # characters and complete simple escapes go straight to the scanner.
+        if call.done or call.dead:
+            self._args(call, text)
+            return True
+        if body.plain:
+            if string_stop(text) is None:
+                toggle = False
+            elif (m := escaped_run(text)) is not None:
+                toggle = m.lastindex is not None
+            else:
+                self._args(call, text)
+                return True
+        elif body.escape_pending and text[0] in _ESCAPED and (m := escaped_run(text, 1)):
+            toggle = m.lastindex is None
+        else:
+            self._args(call, text)
+            return True
+        sc = body.scanner
+        size = sc.size + len(text)
+        if size > sc.max_size:
+            self._args(call, text)
+            return True
+        if self._block_kind is not None:
+            self._end_block()
+        sc.append(text, size)
+        if toggle:
+            body.toggle_escape()
+        self._out.append(tool_call_delta(call.index, body.id, text))
+        return True
+
+    def _general(self, payload: dict[str, Any]) -> None:
+        # Plain dict reads with type checks only on what is present.
         if payload.get("error") is not None:
             self._provider_error(payload)
         usage = payload.get("usage")
