@@ -11,6 +11,7 @@ from .formats import (
     llama3_json,
     llama4_pythonic,
     mistral,
+    qwen3_coder,
     tags,
 )
 from .grammar import CompiledGrammar, FormatSpec
@@ -27,6 +28,7 @@ _SPECS: dict[str, FormatSpec] = {
         hermes.SPEC,
         llama3_json.SPEC,
         harmony.SPEC,
+        qwen3_coder.SPEC,
         *deepseek.SPECS,
         mistral.SPEC,
         llama4_pythonic.SPEC,
