@@ -150,6 +150,9 @@ class Delimiter:
     open_ended: bool
     """A match could be extended by more text (the pattern ends with a repetition or
     a character class): a match that touches the buffer's end waits for more."""
+    lookahead: bool
+    """The pattern ends with a lookahead: once it matches, it is decided (the text it
+    looked at is not part of the match)."""
     """The literal text, for literal delimiters."""
     match: Callable[..., re.Match[str] | None]
     """Compiled ``match`` of the delimiter itself."""
@@ -170,6 +173,7 @@ class Delimiter:
             pattern=pattern,
             literal=literal,
             open_ended=literal is None and last not in (_C.LITERAL, _C.ASSERT),
+            lookahead=last is _C.ASSERT,
             match=re.compile(pattern).match,
             prefix=re.compile(prefix_closure(pattern)).fullmatch,
             max_length=None if hi >= _C.MAXREPEAT else hi,

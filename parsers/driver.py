@@ -490,7 +490,11 @@ class StreamParser:
         for d in ls.delimiters + ls.strays:
             if d.prefix(buf, p, n):
                 m = d.match(buf, p)
-                if m is None or m.end() != n or d.open_ended:
+                if m is None:
+                    return True
+                if m.end() == n and d.open_ended:
+                    return True
+                if m.end() != n and not d.lookahead:
                     return True
         return False
 
@@ -506,7 +510,10 @@ class StreamParser:
             if ok is not None:
                 while bad < p and ok(buf, bad, bad + 1):
                     bad += 1
-            self._consume(buf, i, bad)
+            if bad > i and spec is not None:  # the valid part is content as usual
+                self._content(ls, buf, i, bad, out)
+            else:
+                self._consume(buf, i, bad)
             # What the run's first character could have been: the same whichever
             # chunk the run started in (its token may have moved the parser since).
             names = self._run_expected if self._run else ls.expected
@@ -652,6 +659,15 @@ class StreamParser:
             if d.name in spec.resync_after:
                 self._reset()
             return end
+        call = self._call
+        if (
+            call is not None
+            and call.key is not None
+            and ls.content_spec is not None
+            and ls.content_spec.kind == "value"
+            and self._capture_spec is None
+        ):
+            call.add_value("", self._schemas)  # the value's run was empty
         self._end_run(d.name, out)
         if d.name in spec.island_lead:
             # A speculative island may turn out to be text: keep where it began.
@@ -982,7 +998,11 @@ class StreamParser:
                 self._pos.offset,
             )
             return
-        self._ip.feed_eof(Token("$END", ""))  # type: ignore[no-untyped-call]
+        try:
+            self._ip.feed_eof(Token("$END", ""))  # type: ignore[no-untyped-call]
+        except UnexpectedInput:  # LALR lookahead merging listed an end it rejects
+            self._error(out, ErrorCode.TRUNCATED, "the input ended early", self._pos.offset)
+            return
         out.append(Finish(reason=self._finish_reason()))
 
     # -- setup ---------------------------------------------------------------------

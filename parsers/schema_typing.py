@@ -77,10 +77,17 @@ def type_value(raw: str, types: set[str]) -> Any:
         return None
     if "boolean" in types and text in ("true", "false", "True", "False"):
         return text in ("true", "True")
-    if "integer" in types and _INTEGER.fullmatch(text):
-        return int(text)
-    if "number" in types and _NUMBER.fullmatch(text):
-        return int(text) if _INTEGER.fullmatch(text) else float(text)
+    try:  # beyond Python's int digit limit, or a float that overflows: keep the text
+        if "integer" in types and _INTEGER.fullmatch(text):
+            return int(text)
+        if "number" in types and _NUMBER.fullmatch(text):
+            if _INTEGER.fullmatch(text):
+                return int(text)
+            number = float(text)
+            if number not in (float("inf"), float("-inf")):
+                return number
+    except ValueError:
+        pass
     if types & {"object", "array"}:
         try:
             value = json.loads(text)
