@@ -693,7 +693,10 @@ class StreamParser:
                 self._call_where = self._pos.locate(self._pos.offset)
             name = opener(text)
             if name is not None:
-                call.set_name(name, out)
+                if d.name in spec.defer_start:
+                    call.name = name  # started by the id or by the arguments
+                else:
+                    call.set_name(name, out)
         elif call is not None:
             key_from = spec.key_from.get(d.name)
             if key_from is not None:

@@ -87,6 +87,10 @@ class FormatSpec:
     call; otherwise the text is content of the state before the island's lead."""
     envelope_extra_keys: frozenset[str] = frozenset()
     """Envelope keys that are allowed and ignored (Llama's ``"type": "function"``)."""
+    defer_start: frozenset[str] = frozenset()
+    """Call openers whose name is recorded without starting the call yet, because an
+    id may follow (Mistral's ``NAME[CALL_ID]ID``): ``tool_call_start`` then carries
+    the model's id, like every later event of the call."""
     skip_broken: frozenset[str] = frozenset()
     """Islands inside lists: after a syntax error the rest of the broken body is
     skipped (brackets counted outside strings) and parsing goes on with the next

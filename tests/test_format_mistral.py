@@ -494,7 +494,7 @@ class Doc:
         self.index += 1
         first, final = ids
         self.events += [
-            {"type": "tool_call_start", "index": index, "id": f"call_{index}", "name": start_name},
+            {"type": "tool_call_start", "index": index, "id": first, "name": start_name},
             {"type": "tool_call_delta", "index": index, "id": first, "text": args_raw},
         ]
         call = {

@@ -80,6 +80,7 @@ SPEC = FormatSpec(
     call_openers={"TOOL_CALLS": _no_name, "NAME": _name},
     envelope="envelope",
     envelope_id_key="id",
+    defer_start=frozenset({"NAME"}),
     island_lead=frozenset({"LBRACE"}),
     skip_broken=frozenset({"ELEMENT"}),
     resync_before=frozenset({"TOOL_CALLS", "THINK_OPEN"}),
