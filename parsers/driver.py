@@ -15,16 +15,26 @@ looks up the LALR parser's current state (``LexState``, precomputed per state by
   delimiter (held back: the only text ever kept), or it is content too and the
   search goes on from the next character.
 
-Content reaches the LALR parser as one summary token per run, never as text; the
-parser's own tree building is switched off, so memory is bounded by the hold-back
-and the largest open call, never by the stream.
+Content reaches the LALR parser as one summary token per run, never as text, and
+the token goes in before the run is lexed, so where a run ends is decided in the
+state it leads to whatever the chunking.  The parser's own tree building is switched
+off, so memory is bounded by the hold-back and the largest open call, never by the
+stream.  Formats add behaviour only through ``FormatSpec``: captures (names, ids,
+argument keys and raw values), separator stripping, call assembly from markup,
+island kinds (JSON, Python literals), speculative islands, list elements skipped
+when broken.
+
+Two fast paths skip the lexer when nothing can happen: a chunk wholly inside a
+string of the arguments being streamed, and a text or reasoning chunk in which no
+delimiter of the current state can start.
 
 Positions come from one ``LineCounter`` fed the consumed text in order.  Island text
 is counted when the island ends (the island keeps it anyway), which keeps the
 per-chunk cost of a streaming argument to a few attribute operations.
 
 Errors (lenient mode) become ``Error`` events; the driver then skips to the format's
-next resynchronisation delimiter and restarts the LALR parser there.  In strict mode
+next resynchronisation delimiter and restarts the LALR parser there (or, inside a
+list, past the broken element).  In strict mode
 the first error raises ``ParseError`` and poisons the parser.
 """
 
