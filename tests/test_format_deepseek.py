@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
@@ -32,6 +32,15 @@ from lark import Lark
 
 import toolwire
 from tests.conftest import chunkings, coalesce, run
+from tests.oracle import (
+    OracleDoc,
+    chunk_holding,
+    feed_each,
+    position,
+    strip_messages,
+    summary,
+    typed,
+)
 from toolwire import ToolCall
 from toolwire.registry import compiled
 
@@ -72,28 +81,6 @@ def v31_call(name: str, args: str, before: str = "", after: str = "") -> str:
 
 def call_text(fmt: str, name: str, args: str) -> str:
     return v31_call(name, args) if fmt == V31 else v3_call(name, args)
-
-
-def summary(events: list[Any]) -> dict[str, Any]:
-    return {
-        "content": "".join(e.text for e in events if e.type == "text_delta"),
-        "reasoning": "".join(e.text for e in events if e.type == "reasoning_delta"),
-        "calls": [(e.name, e.arguments) for e in events if e.type == "tool_call"],
-        "errors": [e.code for e in events if e.type == "error"],
-    }
-
-
-def typed(events: list[Any], kind: str) -> list[Any]:
-    return [e for e in events if e.type == kind]
-
-
-def position(text: str, offset: int) -> tuple[int, int]:
-    line = text.count("\n", 0, offset) + 1
-    return line, offset - (text.rfind("\n", 0, offset) + 1) + 1
-
-
-def strip_messages(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [{k: v for k, v in e.items() if k != "message"} for e in events]
 
 
 # -- shapes ------------------------------------------------------------------------------
@@ -590,46 +577,12 @@ def dumps(draw: st.DrawFn, value: Any) -> str:
     return json.dumps(value, ensure_ascii=ascii_)
 
 
-@dataclass
-class Doc:
+@dataclass(kw_only=True)
+class Doc(OracleDoc):
+    """The shared oracle document for one of the DeepSeek formats."""
+
     fmt: str
     prompt: str | None = None
-    text: str = ""
-    events: list[dict[str, Any]] = field(default_factory=list)
-    calls: list[dict[str, Any]] = field(default_factory=list)
-    blocks: int = 0
-    index: int = 0
-    after_call: bool = False
-    """Text or reasoning (not whitespace) after the last call: finish is "stop"."""
-    tail: str = "none"
-
-    def add(self, text: str) -> int:
-        start = len(self.text)
-        self.text += text
-        return start
-
-    def block(self, kind: str, content: str) -> None:
-        if not content:
-            return
-        bid = self.blocks
-        self.blocks += 1
-        self.events += [
-            {"type": f"{kind}_start", "id": bid},
-            {"type": f"{kind}_delta", "id": bid, "text": content},
-            {"type": f"{kind}_end", "id": bid},
-        ]
-        if not content.isspace():
-            self.after_call = True
-
-    def error(self, code: str, offset: int) -> None:
-        line, column = position(self.text, offset)
-        self.events.append(
-            {"type": "error", "code": code, "offset": offset, "line": line, "column": column}
-        )
-
-    def finish(self) -> dict[str, Any]:
-        reason = "tool_calls" if self.calls and not self.after_call else "stop"
-        return {"type": "finish", "reason": reason, "raw_reason": None, "usage": None}
 
 
 def add_text(doc: Doc, text: str, after_think: bool, before_call: bool) -> None:
@@ -711,7 +664,7 @@ def add_calls(
 @st.composite
 def documents(draw: st.DrawFn, fmt: str | None = None, tails: bool = True) -> Doc:
     fmt = fmt if fmt is not None else draw(st.sampled_from(FORMATS))
-    doc = Doc(fmt)
+    doc = Doc(fmt=fmt)
     kinds = ["text", "section", "section", "orphan"] + ["think"] * (fmt in THINKING)
     tail = "none"
     if tails:
@@ -811,31 +764,18 @@ def test_oracle_char_by_char_and_byte_by_byte(doc: Doc) -> None:
     assert coalesce(run(doc.fmt, one, generation_prompt=doc.prompt)) == whole
 
 
-def feed_each(fmt: str, chunks: list[Any], **options: Any) -> list[list[Any]]:
-    parser = toolwire.parser(fmt, **options)
-    outs = [parser.feed(chunk) for chunk in chunks]
-    outs.append(parser.close())
-    return outs
-
-
 def check_earliest_completion(
     fmt: str, text: str, chunks: list[Any], **options: Any
 ) -> list[list[Any]]:
     """Each tool_call comes out of the feed() whose chunk holds its closing ``}``;
     returns the events of each feed() and of close()."""
-    as_bytes = bool(chunks) and isinstance(chunks[0], bytes)
-    ends, pos = [], 0
-    for chunk in chunks:
-        pos += len(chunk)
-        ends.append(pos)
     outs = feed_each(fmt, chunks, **options)
     for k, out in enumerate(outs):
         for call in typed(out, "tool_call"):
             last = call.span[1] - 1
             assert text[last] == "}"
             assert text[call.span[0] :].startswith(CB)
-            at = len(text[:last].encode("utf-8")) if as_bytes else last
-            assert k == next(i for i, e in enumerate(ends) if e > at), (call, k)
+            assert k == chunk_holding(text, chunks, last), (call, k)
     return outs
 
 

@@ -30,7 +30,9 @@ from lark import Lark, Token
 from lark.exceptions import UnexpectedInput
 
 import toolwire
+from tests import oracle
 from tests.conftest import chunkings, coalesce, run
+from tests.oracle import calls, chunk_holding, content, reasoning
 from toolwire import (
     Error,
     Finish,
@@ -59,28 +61,13 @@ def parse(data: str | list[Any], **options: Any) -> list[Any]:
     return run(FORMAT, data if isinstance(data, list) else [data], **options)
 
 
-def calls(events: list[Any]) -> list[ToolCall]:
-    return [e for e in events if isinstance(e, ToolCall)]
-
-
 def errors(events: list[Any]) -> list[str]:
     return [e.code for e in events if isinstance(e, Error)]
 
 
-def content(events: list[Any]) -> str:
-    return "".join(e.text for e in events if isinstance(e, TextDelta))
-
-
-def reasoning(events: list[Any]) -> str:
-    return "".join(e.text for e in events if isinstance(e, ReasoningDelta))
-
-
 def feed_each(chunks: list[Any], **options: Any) -> list[list[Any]]:
     """The events of every feed() (one list per chunk) and, last, of close()."""
-    parser = toolwire.parser(FORMAT, **options)
-    outs = [parser.feed(chunk) for chunk in chunks]
-    outs.append(parser.close())
-    return outs
+    return oracle.feed_each(FORMAT, chunks, **options)
 
 
 # -- FORMATS.md section 4: the spec's example -----------------------------------------
@@ -952,20 +939,13 @@ def test_chunk_invariance_one_char_and_one_byte_at_a_time(doc: Stream) -> None:
 def check_earliest_completion(text: str, chunks: list[Any], prompt: str | None) -> None:
     """Each tool_call comes out of the feed() whose chunk holds its closing ``}``
     (for bytes: that character's byte), never earlier and never later."""
-    as_bytes = bool(chunks) and isinstance(chunks[0], bytes)
-    ends: list[int] = []
-    pos = 0
-    for chunk in chunks:
-        pos += len(chunk)
-        ends.append(pos)
     outs = feed_each(chunks, generation_prompt=prompt)
     for k, out in enumerate(outs):
         for call in calls(out):
             last = call.span[1] - 1
             assert text[last] == "}", (text, call)
             assert re.match(r"[ \t]*to=functions\.", text[call.span[0] :]), (text, call)
-            at = len(text[:last].encode("utf-8")) if as_bytes else last
-            first_k = next(i for i, e in enumerate(ends) if e > at)
+            first_k = chunk_holding(text, chunks, last)
             assert k == first_k, (
                 f"tool_call for span {call.span} came out of "
                 f"{'close()' if k == len(chunks) else f'feed #{k}'}; "

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
@@ -27,6 +27,7 @@ from lark import Lark
 
 import toolwire
 from tests.conftest import chunkings, coalesce, run
+from tests.oracle import OracleDoc, chunk_holding, feed_each, position, summary, typed
 
 FORMAT = "mistral"
 TC, ARGS, CALL_ID = "[TOOL_CALLS]", "[ARGS]", "[CALL_ID]"
@@ -35,24 +36,6 @@ MARKERS = [TC, ARGS, CALL_ID, THINK, END_THINK]
 JSON_WS = " \t\r\n"
 ERROR_CODES = {code.value for code in toolwire.ErrorCode} - {toolwire.ErrorCode.INTERNAL_ERROR}
 OPENERS = re.compile(r"\[TOOL_CALLS\]|\[THINK\]")
-
-
-def summary(events: list[Any]) -> dict[str, Any]:
-    return {
-        "content": "".join(e.text for e in events if e.type == "text_delta"),
-        "reasoning": "".join(e.text for e in events if e.type == "reasoning_delta"),
-        "calls": [(e.name, e.arguments) for e in events if e.type == "tool_call"],
-        "errors": [e.code for e in events if e.type == "error"],
-    }
-
-
-def typed(events: list[Any], kind: str) -> list[Any]:
-    return [e for e in events if e.type == kind]
-
-
-def position(text: str, offset: int) -> tuple[int, int]:
-    line = text.count("\n", 0, offset) + 1
-    return line, offset - (text.rfind("\n", 0, offset) + 1) + 1
 
 
 def v3(*calls: dict[str, Any], space: str = "") -> str:
@@ -447,39 +430,10 @@ def dumpers(draw: st.DrawFn) -> Any:
 
 
 @dataclass
-class Doc:
+class Doc(OracleDoc):
+    """The shared oracle document, plus mistral's calls (start, one delta, tool_call)."""
+
     prompt: str | None = None
-    text: str = ""
-    events: list[dict[str, Any]] = field(default_factory=list)
-    calls: list[dict[str, Any]] = field(default_factory=list)
-    blocks: int = 0
-    index: int = 0
-    after_call: bool = False
-    tail: str = "none"
-
-    def add(self, text: str) -> int:
-        start = len(self.text)
-        self.text += text
-        return start
-
-    def block(self, kind: str, content: str) -> None:
-        if not content:
-            return
-        bid = self.blocks
-        self.blocks += 1
-        self.events += [
-            {"type": f"{kind}_start", "id": bid},
-            {"type": f"{kind}_delta", "id": bid, "text": content},
-            {"type": f"{kind}_end", "id": bid},
-        ]
-        if not content.isspace():
-            self.after_call = True
-
-    def error(self, code: str, offset: int) -> None:
-        line, column = position(self.text, offset)
-        self.events.append(
-            {"type": "error", "code": code, "offset": offset, "line": line, "column": column}
-        )
 
     def call(
         self,
@@ -509,10 +463,6 @@ class Doc:
         self.events.append(call)
         self.calls.append(call)
         self.after_call = False
-
-    def finish(self) -> dict[str, Any]:
-        reason = "tool_calls" if self.calls and not self.after_call else "stop"
-        return {"type": "finish", "reason": reason, "raw_reason": None, "usage": None}
 
 
 def v11_text(draw: st.DrawFn, doc: Doc) -> tuple[str, int, int, Any]:
@@ -672,20 +622,12 @@ def test_oracle_char_by_char_and_byte_by_byte(doc: Doc) -> None:
 def check_earliest_completion(text: str, chunks: list[Any], **options: Any) -> list[list[Any]]:
     """Each tool_call comes out of the feed() whose chunk holds its closing ``}``;
     returns the events of each feed() and of close()."""
-    as_bytes = bool(chunks) and isinstance(chunks[0], bytes)
-    ends, pos = [], 0
-    for chunk in chunks:
-        pos += len(chunk)
-        ends.append(pos)
-    parser = toolwire.parser(FORMAT, **options)
-    outs = [parser.feed(chunk) for chunk in chunks]
-    outs.append(parser.close())
+    outs = feed_each(FORMAT, chunks, **options)
     for k, out in enumerate(outs):
         for call in typed(out, "tool_call"):
             last = call.span[1] - 1
             assert text[last] == "}"
-            at = len(text[:last].encode("utf-8")) if as_bytes else last
-            assert k == next(i for i, e in enumerate(ends) if e > at), (call, k)
+            assert k == chunk_holding(text, chunks, last), (call, k)
     return outs
 
 

@@ -11,6 +11,7 @@ import pytest
 from conftest import coalesce, run
 
 import toolwire
+from tests.oracle import calls, content, reasoning
 from toolwire import (
     Finish,
     ReasoningDelta,
@@ -30,18 +31,6 @@ FORMAT = "tags"
 def parse(data: Any, **options: Any) -> list[dict[str, Any]]:
     chunks = data if isinstance(data, list) else [data]
     return coalesce(run(FORMAT, chunks, **options))
-
-
-def calls(events: list[Any]) -> list[ToolCall]:
-    return [e for e in events if isinstance(e, ToolCall)]
-
-
-def visible(events: list[Any]) -> str:
-    return "".join(e.text for e in events if isinstance(e, TextDelta))
-
-
-def thought(events: list[Any]) -> str:
-    return "".join(e.text for e in events if isinstance(e, ReasoningDelta))
 
 
 # -- FORMATS.md section 1 ------------------------------------------------------------------
@@ -152,8 +141,8 @@ def test_empty_arguments() -> None:
 def test_text_outside_tags_is_visible_verbatim() -> None:
     src = "  Hello,\r\n<analysis>x</analysis>\n\n world  "
     events = run(FORMAT, [src])
-    assert visible(events) == "  Hello,\r\n\n\n world  "
-    assert thought(events) == "x"
+    assert content(events) == "  Hello,\r\n\n\n world  "
+    assert reasoning(events) == "x"
 
 
 def test_empty_blocks_emit_nothing() -> None:
@@ -204,7 +193,7 @@ def test_markers_inside_reasoning_stay_reasoning() -> None:
         "then <final_answer>maybe</final_answer>, or <analysis> again; </tool_call>"
     )
     events = run(FORMAT, ["<analysis>" + body + "</analysis>"])
-    assert thought(events) == body
+    assert reasoning(events) == body
     assert not calls(events)
     assert not [e for e in events if e.type in ("error", "tool_call_start", "text_delta")]
 
@@ -212,7 +201,7 @@ def test_markers_inside_reasoning_stay_reasoning() -> None:
 def test_markers_inside_final_answer_stay_text() -> None:
     body = "Use <tool_call> and </tool_call>; reasoning goes in <analysis></analysis>."
     events = run(FORMAT, ["<final_answer>" + body + "</final_answer>"])
-    assert visible(events) == body
+    assert content(events) == body
     assert not [e for e in events if e.type in ("error", "tool_call_start")]
 
 
@@ -223,7 +212,7 @@ def test_markers_inside_json_strings_are_argument_text() -> None:
     (call,) = calls(events)
     assert call.raw == args
     assert call.arguments == {"html": "</tool_call><analysis>}{", "n": '"}</tool_call>'}
-    assert visible(events) == "after"
+    assert content(events) == "after"
 
 
 def test_near_miss_tags_are_text() -> None:
@@ -252,7 +241,7 @@ def test_text_that_cannot_become_a_tag_is_emitted_at_once() -> None:
 def test_possible_tag_prefix_is_held_then_released_as_text() -> None:
     parser = toolwire.parser(FORMAT)
     assert parser.feed("a <tool") == [TextStart(id=0), TextDelta(id=0, text="a ")]
-    assert visible(parser.feed("s are fun")) == "<tools are fun"
+    assert content(parser.feed("s are fun")) == "<tools are fun"
     assert parser.close() == [TextEnd(id=0), Finish(reason="stop")]
 
 
@@ -269,8 +258,8 @@ def test_possible_tag_prefix_is_held_then_becomes_a_tag() -> None:
 
 def test_closer_prefix_in_reasoning_is_held_only_while_it_can_be_the_closer() -> None:
     parser = toolwire.parser(FORMAT)
-    assert thought(parser.feed("<analysis>x </anal")) == "x "
-    assert thought(parser.feed("ogy")) == "</analogy"
+    assert reasoning(parser.feed("<analysis>x </anal")) == "x "
+    assert reasoning(parser.feed("ogy")) == "</analogy"
     assert [type(e) for e in parser.feed("</analysis>")] == [ReasoningEnd]
 
 
@@ -353,7 +342,7 @@ def test_several_calls_in_one_chunk() -> None:
         (1, "call_1", "b", {"k": [1]}),
         (2, "call_2", None, {"z": None}),
     ]
-    assert visible(out) == "Let me check.\nDone."
+    assert content(out) == "Let me check.\nDone."
     assert parser.close()[-1] == Finish(reason="stop")
 
 
@@ -401,9 +390,9 @@ def test_realistic_stream() -> None:
     assert weather.arguments["note"] == 'say "hi" </tool_call> 😀'
     assert REALISTIC[weather.span[0] : weather.span[1]].startswith("<tool_call>\n{")
     assert (time.name, time.arguments) == ("get_time", {"tz": "America/Sao_Paulo"})
-    assert "a <tool_call> written here" in thought(events)
-    assert visible(events).startswith("\n")
-    assert visible(events).endswith("take an umbrella ☔.\n")
+    assert "a <tool_call> written here" in reasoning(events)
+    assert content(events).startswith("\n")
+    assert content(events).endswith("take an umbrella ☔.\n")
 
 
 def test_one_char_at_a_time_equals_the_whole() -> None:
@@ -466,7 +455,7 @@ def test_generation_prompt_offsets_count_from_the_output() -> None:
 def test_generation_prompt_with_a_whole_template_tail() -> None:
     prompt = "<final_answer>done</final_answer>\n<analysis>"
     events = run(FORMAT, ["still thinking"], generation_prompt=prompt)
-    assert thought(events) == "still thinking"
+    assert reasoning(events) == "still thinking"
     assert events[0] == ReasoningStart(id=0)
     assert [e.code for e in events if e.type == "error"] == ["truncated"]
 
@@ -489,13 +478,13 @@ def test_generation_prompt_ending_with_a_named_call_tag_keeps_the_name() -> None
 def test_generation_prompt_ending_inside_a_tag() -> None:
     """A prompt tail cut inside ``<analysis>``: the output's ``>`` completes the tag."""
     events = run(FORMAT, [">abc</analysis>x"], generation_prompt="<analysis")
-    assert (thought(events), visible(events)) == ("abc", "x")
+    assert (reasoning(events), content(events)) == ("abc", "x")
     assert not [e for e in events if e.type == "error"]
 
 
 def test_without_generation_prompt_the_closer_is_stray() -> None:
     events = run(FORMAT, ["abc</analysis>x"])
-    assert visible(events) == "abcx"
+    assert content(events) == "abcx"
     assert [(e.code, e.offset) for e in events if e.type == "error"] == [("unexpected_tag", 3)]
 
 
@@ -521,7 +510,7 @@ def test_parse_passes_options() -> None:
     with pytest.raises(toolwire.ParseError):
         toolwire.parse("x </tool_call>", FORMAT, strict=True)
     events = toolwire.parse("x</analysis>", FORMAT, generation_prompt="<analysis>")
-    assert thought(events) == "x"
+    assert reasoning(events) == "x"
 
 
 def test_unknown_format() -> None:

@@ -22,7 +22,7 @@ import math
 import re
 import sys
 import tracemalloc
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
@@ -34,6 +34,8 @@ from hypothesis.extra.lark import from_lark
 from lark import Lark
 
 import toolwire
+from tests import oracle
+from tests.oracle import OracleDoc, chunk_holding, position, strip_messages, typed
 from toolwire.registry import compiled
 
 FORMAT = "tags"
@@ -74,26 +76,9 @@ def is_delimiter_prefix(text: str) -> bool:
     return any(d.prefix(text) for d in DELIMITERS.values())
 
 
-def position(text: str, offset: int) -> tuple[int, int]:
-    """1-based (line, column) of ``offset``; lines end at ``\\n`` only."""
-    line = text.count("\n", 0, offset) + 1
-    return line, offset - (text.rfind("\n", 0, offset) + 1) + 1
-
-
-def strip_messages(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [{k: v for k, v in e.items() if k != "message"} for e in events]
-
-
 def feed_each(chunks: list[Any], **options: Any) -> list[list[Any]]:
     """The events of every feed() (one list per chunk) and, last, of close()."""
-    parser = toolwire.parser(FORMAT, **options)
-    outs = [parser.feed(chunk) for chunk in chunks]
-    outs.append(parser.close())
-    return outs
-
-
-def typed(events: list[Any], kind: str) -> list[Any]:
-    return [e for e in events if e.type == kind]
+    return oracle.feed_each(FORMAT, chunks, **options)
 
 
 # -- content strategies ----------------------------------------------------------------
@@ -272,54 +257,23 @@ def dumpers(draw: st.DrawFn) -> Any:
 
 
 @dataclass
-class Doc:
-    """A generated document and what the parser must make of it."""
+class Doc(OracleDoc):
+    """The shared oracle document (events are coalesced, errors without message, up to
+    the tail; ``tail`` is none | open_analysis | open_final | cut_call), plus the
+    visible and reasoning text and call steps of the tags format."""
 
-    text: str = ""
-    events: list[dict[str, Any]] = field(default_factory=list)
-    """Coalesced expected events (errors without message), up to the tail."""
     visible: str = ""
     reasoning: str = ""
-    calls: list[dict[str, Any]] = field(default_factory=list)
-    """Expected tool_call events."""
-    tail: str = "none"
-    """none | open_analysis | open_final | cut_call: how the document ends."""
     tail_start: int = 0
     """Offset where the tail begins."""
     longest_named_tag: int = 0
-    blocks: int = 0
-    index: int = 0
-    completed: int = 0
-    text_after_call: bool = False
-    """Non-whitespace text or reasoning came after the last completed call."""
-
-    def add(self, text: str) -> int:
-        start = len(self.text)
-        self.text += text
-        return start
 
     def block(self, kind: str, content: str) -> None:
-        if not content:
-            return
-        bid = self.blocks
-        self.blocks += 1
-        self.events += [
-            {"type": f"{kind}_start", "id": bid},
-            {"type": f"{kind}_delta", "id": bid, "text": content},
-            {"type": f"{kind}_end", "id": bid},
-        ]
+        super().block(kind, content)
         if kind == "text":
             self.visible += content
         else:
             self.reasoning += content
-        if not content.isspace():
-            self.text_after_call = True
-
-    def error(self, code: str, offset: int) -> None:
-        line, column = position(self.text, offset)
-        self.events.append(
-            {"type": "error", "code": code, "offset": offset, "line": line, "column": column}
-        )
 
     def call_start(self, name: str | None) -> tuple[int, str]:
         index = self.index
@@ -336,18 +290,7 @@ class Doc:
     def complete(self, call: dict[str, Any]) -> None:
         self.events.append(call)
         self.calls.append(call)
-        self.completed += 1
-        self.text_after_call = False
-
-    def finish(self) -> dict[str, Any]:
-        """``tool_calls`` when the output ends with calls (only whitespace after the
-        last one), else ``stop``."""
-        return {
-            "type": "finish",
-            "reason": "tool_calls" if self.completed and not self.text_after_call else "stop",
-            "raw_reason": None,
-            "usage": None,
-        }
+        self.after_call = False
 
 
 @st.composite
@@ -688,20 +631,13 @@ def test_grammar_documents_are_well_formed(text: str) -> None:
 def check_earliest_completion(text: str, chunks: list[Any]) -> None:
     """Each tool_call comes out of the feed() whose chunk holds its completing ``}``
     (for bytes: that character's byte), the character at span[1] - 1."""
-    as_bytes = bool(chunks) and isinstance(chunks[0], bytes)
-    ends: list[int] = []  # end (exclusive) of each chunk, in chunk units
-    pos = 0
-    for chunk in chunks:
-        pos += len(chunk)
-        ends.append(pos)
     outs = feed_each(chunks)
     for k, out in enumerate(outs):
         for call in typed(out, "tool_call"):
             last = call.span[1] - 1
             assert text[last] == "}", (text, call)
             assert text[call.span[0] :].startswith("<tool_call"), (text, call)
-            at = len(text[:last].encode("utf-8")) if as_bytes else last
-            first_k = next(i for i, e in enumerate(ends) if e > at)
+            first_k = chunk_holding(text, chunks, last)
             assert k == first_k, (
                 f"tool_call for span {call.span} came out of "
                 f"{'close()' if k == len(chunks) else f'feed #{k}'}; "

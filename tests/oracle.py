@@ -1,0 +1,136 @@
+"""Helpers shared by the property tests that check a parser against an oracle.
+
+Several format test files generate a document together with the exact events the
+parser must emit for it. The bookkeeping for that (offsets, block ids, error
+positions, the finish reason) is the same for every format, so it lives here; what
+differs per format stays in the test file, as a subclass or a parameter.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import toolwire
+from toolwire import ReasoningDelta, TextDelta, ToolCall
+
+
+def position(text: str, offset: int) -> tuple[int, int]:
+    """1-based (line, column) of ``offset``; lines end at ``\\n`` only.
+
+    Errors carry both, so the oracle must compute them the way the parser does.
+    """
+    line = text.count("\n", 0, offset) + 1
+    return line, offset - (text.rfind("\n", 0, offset) + 1) + 1
+
+
+def strip_messages(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``events`` without error messages: the oracle predicts codes, not wording."""
+    return [{k: v for k, v in e.items() if k != "message"} for e in events]
+
+
+def typed(events: list[Any], kind: str) -> list[Any]:
+    """The events of type ``kind``, in order."""
+    return [e for e in events if e.type == kind]
+
+
+def summary(events: list[Any]) -> dict[str, Any]:
+    """What a stream amounts to (content, reasoning, calls, error codes), for tests
+    that care about the result rather than how it was split into events."""
+    return {
+        "content": "".join(e.text for e in events if e.type == "text_delta"),
+        "reasoning": "".join(e.text for e in events if e.type == "reasoning_delta"),
+        "calls": [(e.name, e.arguments) for e in events if e.type == "tool_call"],
+        "errors": [e.code for e in events if e.type == "error"],
+    }
+
+
+def calls(events: list[Any]) -> list[ToolCall]:
+    """The tool calls of a parse, for example tests that assert on them directly."""
+    return [e for e in events if isinstance(e, ToolCall)]
+
+
+def content(events: list[Any]) -> str:
+    """All visible text of a parse, however it was split into deltas."""
+    return "".join(e.text for e in events if isinstance(e, TextDelta))
+
+
+def reasoning(events: list[Any]) -> str:
+    """All reasoning text of a parse, however it was split into deltas."""
+    return "".join(e.text for e in events if isinstance(e, ReasoningDelta))
+
+
+def feed_each(fmt: str, chunks: list[Any], **options: Any) -> list[list[Any]]:
+    """The events of every feed() (one list per chunk) and, last, of close(), so a
+    test can tell which chunk an event came out of."""
+    parser = toolwire.parser(fmt, **options)
+    outs = [parser.feed(chunk) for chunk in chunks]
+    outs.append(parser.close())
+    return outs
+
+
+@dataclass
+class OracleDoc:
+    """A generated document and the coalesced events the parser must make of it.
+
+    Generators append source with :meth:`add` and record what it must produce with
+    :meth:`block` and :meth:`error`; format files subclass it for their calls.
+    """
+
+    text: str = ""
+    events: list[dict[str, Any]] = field(default_factory=list)
+    calls: list[dict[str, Any]] = field(default_factory=list)
+    """Expected tool_call events."""
+    blocks: int = 0
+    index: int = 0
+    after_call: bool = False
+    """Text or reasoning (not whitespace) after the last call: finish is "stop"."""
+    tail: str = "none"
+    """How the document ends (the values are format-specific)."""
+
+    def add(self, text: str) -> int:
+        """Append source text; returns its offset, for error positions and spans."""
+        start = len(self.text)
+        self.text += text
+        return start
+
+    def block(self, kind: str, content: str) -> None:
+        """Expect a ``kind`` block (text or reasoning) holding ``content``, if any."""
+        if not content:
+            return
+        bid = self.blocks
+        self.blocks += 1
+        self.events += [
+            {"type": f"{kind}_start", "id": bid},
+            {"type": f"{kind}_delta", "id": bid, "text": content},
+            {"type": f"{kind}_end", "id": bid},
+        ]
+        if not content.isspace():
+            self.after_call = True
+
+    def error(self, code: str, offset: int) -> None:
+        """Expect an error ``code`` at ``offset`` of the text added so far."""
+        line, column = position(self.text, offset)
+        self.events.append(
+            {"type": "error", "code": code, "offset": offset, "line": line, "column": column}
+        )
+
+    def finish(self) -> dict[str, Any]:
+        """``tool_calls`` when the output ends with calls (only whitespace after the
+        last one), else ``stop``."""
+        reason = "tool_calls" if self.calls and not self.after_call else "stop"
+        return {"type": "finish", "reason": reason, "raw_reason": None, "usage": None}
+
+
+def chunk_holding(text: str, chunks: list[Any], offset: int) -> int:
+    """Index of the chunk of ``chunks`` (all of ``text``, as str or as UTF-8 bytes) that
+    holds the character at ``offset`` (for bytes: that character's first byte), i.e. the
+    feed() an event completed by that character must come out of."""
+    as_bytes = bool(chunks) and isinstance(chunks[0], bytes)
+    at = len(text[:offset].encode("utf-8")) if as_bytes else offset
+    end = 0
+    for k, chunk in enumerate(chunks):
+        end += len(chunk)
+        if end > at:
+            return k
+    raise AssertionError(f"offset {offset} lies past the last chunk")
