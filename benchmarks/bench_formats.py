@@ -19,18 +19,25 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
-import platform
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import partial
-from importlib import metadata
 from typing import Any, Protocol
 
 from common import (
+    FLOOR_RATIO_GOAL,
+    FLOOR_RATIO_MUST,
+    LINEARITY_MAX,
+    SPEEDUP_GOAL,
+    SPEEDUP_MUST,
+    TOOL_NAME,
     PrefixSample,
+    add_run_options,
     build_arguments,
+    check_call,
+    environment,
     estimate_total,
     floor_run,
     fmt_ms,
@@ -54,7 +61,6 @@ SCALE_QUICK: tuple[str, int] = ("10 KB", 10 * KB)
 CHUNK = 4
 """Characters per chunk: about one LLM token."""
 
-TOOL_NAME = "write_file"
 TOOLS: list[dict[str, Any]] = [
     {
         "type": "function",
@@ -75,11 +81,6 @@ TOOLS: list[dict[str, Any]] = [
 ]
 """The schema of build_arguments' value: qwen3-coder types its raw values by it."""
 NEEDS_TOOLS = frozenset({"qwen3-coder"})
-
-# Targets: those of bench_tags.py, applied to each format (reporting only).
-FLOOR_RATIO_GOAL, FLOOR_RATIO_MUST = 2.0, 3.0
-LINEARITY_MAX = 11.0
-SPEEDUP_GOAL, SPEEDUP_MUST = 300.0, 100.0
 
 
 class Parser(Protocol):
@@ -206,44 +207,23 @@ class Row:
 def check_events(
     make: ParserFactory, chunks: Sequence[str], expected: Any
 ) -> tuple[str | None, int, int, list[str]]:
-    """One untimed run (also the warm-up): exactly one ``tool_call`` event, named
-    ``write_file``, whose arguments equal ``expected``, and no ``error`` event.
+    """One untimed run (also the warm-up), checked by common.check_call, plus a note
+    when the tool_call does not come from the chunk holding its span's last character.
     Returns (reason to abort or None, events, deltas, notes)."""
-    p = make()
-    events: list[Any] = []
-    emitted_at: list[int] = []
-    try:
-        for i, c in enumerate(chunks):
-            out = p.feed(c)
-            events.extend(out)
-            emitted_at.extend(i for e in out if getattr(e, "type", None) == "tool_call")
-        events.extend(p.close())
-    except Exception as exc:
-        return f"parser raised {type(exc).__name__}: {exc}"[:200], 0, 0, []
-    calls = [e for e in events if getattr(e, "type", None) == "tool_call"]
-    errors = [e for e in events if getattr(e, "type", None) == "error"]
-    deltas = sum(1 for e in events if getattr(e, "type", None) == "tool_call_delta")
-    if errors:
-        return f"error event: {errors[0]!r}"[:200], len(events), deltas, []
-    if len(calls) != 1:
-        return f"expected 1 tool_call event, got {len(calls)}", len(events), deltas, []
-    call = calls[0]
-    if getattr(call, "name", None) != TOOL_NAME:
-        return f"tool_call name is {getattr(call, 'name', None)!r}", len(events), deltas, []
-    if getattr(call, "arguments", None) != expected:
-        return "tool_call arguments differ from the rendered ones", len(events), deltas, []
+    got = check_call(make, chunks, expected)
     notes: list[str] = []
-    span = getattr(call, "span", None)
-    if not emitted_at:
+    if got.reason is not None:
+        return got.reason, got.events, got.deltas, notes
+    span = getattr(got.call, "span", None)
+    if not got.emitted_at:
         notes.append("tool_call emitted by close(), not by a feed()")
     elif isinstance(span, tuple) and len(span) == 2:
-        # The chunk holding the call's completing character (span end, exclusive).
-        due = (span[1] - 1) // CHUNK
-        if emitted_at[0] != due:
+        due = (span[1] - 1) // CHUNK  # the chunk holding the completing character
+        if got.emitted_at[0] != due:
             notes.append(
-                f"tool_call emitted at chunk {emitted_at[0]}, its span ends in chunk {due}"
+                f"tool_call emitted at chunk {got.emitted_at[0]}, its span ends in chunk {due}"
             )
-    return None, len(events), deltas, notes
+    return None, got.events, got.deltas, notes
 
 
 def measure(config: Config, target: Target, size_label: str, value: Any) -> SizeRun:
@@ -558,21 +538,6 @@ def method_lines(
     return [*lines, ""]
 
 
-def environment() -> dict[str, str]:
-    env = {
-        "python": sys.version.split()[0],
-        "implementation": platform.python_implementation(),
-        "platform": platform.platform(),
-        "machine": platform.machine(),
-    }
-    for dist in ("toolwire", "jiter"):
-        try:
-            env[dist] = metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            env[dist] = "not installed"
-    return env
-
-
 # ---------------------------------------------------------------------------
 # Main
 # ---------------------------------------------------------------------------
@@ -580,22 +545,7 @@ def environment() -> dict[str, str]:
 
 def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, Config]:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    ap.add_argument(
-        "--quick",
-        action="store_true",
-        help="10 KB and 100 KB (no 1 MB), fewer repeats and samples",
-    )
-    ap.add_argument("--json", metavar="PATH", help="also write raw results as JSON")
-    ap.add_argument("--repeats", type=int, help="timed runs per measurement (default 5; 3 quick)")
-    ap.add_argument(
-        "--samples", type=int, help="prefixes sampled for an estimate (default 200; 50 quick)"
-    )
-    ap.add_argument(
-        "--full-limit",
-        type=float,
-        metavar="SECONDS",
-        help="estimate the peer instead of running it in full above this (default 10; 3 quick)",
-    )
+    add_run_options(ap, "10 KB and 100 KB (no 1 MB), fewer repeats and samples")
     ap.add_argument(
         "--format",
         action="append",
@@ -649,7 +599,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             peers[label] = peer_cost(config, jiter, label, workloads[label][0])
     elapsed = time.perf_counter() - started
 
-    env = environment()
+    env = environment("jiter")
     head = config.sizes[0][0]
     out = [
         "# toolwire: every text format on one streamed `write_file` call",

@@ -35,6 +35,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from common import (
+    TOOL_NAME,
     build_arguments,
     estimate_total,
     fmt_ms,
@@ -50,7 +51,6 @@ FRAGMENT = 4
 """Characters of argument text per event (about one token; a JSON string fragment
 cannot split a character, so characters rather than bytes)."""
 READ_SIZE = 4096
-TOOL_NAME = "write_file"
 CALL_ID = "call_Xq3bVb1pDkZ6s0mH2vK8nT4e"
 _HEAD = {
     "id": "chatcmpl-BenchBenchBenchBenchBenchBench",

@@ -16,18 +16,24 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
-import platform
 import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import partial
-from importlib import metadata
 from typing import Any, Protocol
 
 from common import (
+    FLOOR_RATIO_GOAL,
+    FLOOR_RATIO_MUST,
+    LINEARITY_MAX,
+    SPEEDUP_GOAL,
+    SPEEDUP_MUST,
     PrefixSample,
+    add_run_options,
     build_arguments,
+    check_call,
+    environment,
     estimate_total,
     floor_run,
     fmt_ms,
@@ -53,14 +59,10 @@ SIZES: tuple[tuple[str, int], ...] = (
 CHUNK_SIZES: tuple[int, ...] = (4, 1, 64)
 """4 characters is the headline (about one LLM token); 1 and 64 bracket it."""
 
-TOOL_NAME = "write_file"
 
 # Targets (reporting only).
 TARGET_SIZE = "100 KB"
 TARGET_CHUNK = 4
-FLOOR_RATIO_GOAL, FLOOR_RATIO_MUST = 2.0, 3.0
-LINEARITY_MAX = 11.0
-SPEEDUP_GOAL, SPEEDUP_MUST = 300.0, 100.0
 
 
 class Parser(Protocol):
@@ -170,37 +172,15 @@ class Cell:
 def check_events(
     make: ParserFactory, chunks: Sequence[str], expected: Any, close_at: int
 ) -> tuple[str | None, int, int, list[str]]:
-    """One untimed run (also the warm-up): exactly one tool_call event, named
-    ``write_file``, whose arguments equal ``expected``, and no error event.
+    """One untimed run (also the warm-up), checked by common.check_call, plus a note
+    when the tool_call does not come from the chunk holding the closing ``}``.
     Returns (reason to abort or None, events, deltas, notes)."""
-    p = make()
-    events: list[Any] = []
-    emitted_at: list[int] = []
-    try:
-        for i, c in enumerate(chunks):
-            out = p.feed(c)
-            events.extend(out)
-            emitted_at.extend(i for e in out if getattr(e, "type", None) == "tool_call")
-        events.extend(p.close())
-    except Exception as exc:
-        return f"parser raised {type(exc).__name__}: {exc}", 0, 0, []
-    calls = [e for e in events if getattr(e, "type", None) == "tool_call"]
-    errors = [e for e in events if getattr(e, "type", None) == "error"]
-    deltas = sum(1 for e in events if getattr(e, "type", None) == "tool_call_delta")
-    if errors:
-        return f"error event: {errors[0]!r}"[:200], len(events), deltas, []
-    if len(calls) != 1:
-        return f"expected 1 tool_call event, got {len(calls)}", len(events), deltas, []
-    call = calls[0]
-    if getattr(call, "name", None) != TOOL_NAME:
-        return f"tool_call name is {getattr(call, 'name', None)!r}", len(events), deltas, []
-    if getattr(call, "arguments", None) != expected:
-        return "tool_call arguments differ from json.loads(ARGS)", len(events), deltas, []
+    got = check_call(make, chunks, expected)
     notes: list[str] = []
-    if not emitted_at or emitted_at[0] != close_at:
-        where = f"chunk {emitted_at[0]}" if emitted_at else "close()"
+    if got.reason is None and (not got.emitted_at or got.emitted_at[0] != close_at):
+        where = f"chunk {got.emitted_at[0]}" if got.emitted_at else "close()"
         notes.append(f"tool_call emitted at {where}, expected at chunk {close_at} (closing `}}`)")
-    return None, len(events), deltas, notes
+    return got.reason, got.events, got.deltas, notes
 
 
 @dataclass(slots=True)
@@ -505,21 +485,6 @@ def method_lines(config: Config, cells: list[Cell], sampler: PeerSampler) -> lis
     return [*lines, ""]
 
 
-def environment() -> dict[str, str]:
-    env = {
-        "python": sys.version.split()[0],
-        "implementation": platform.python_implementation(),
-        "platform": platform.platform(),
-        "machine": platform.machine(),
-    }
-    for dist in ("toolwire", "jiter", "partial-json-parser"):
-        try:
-            env[dist] = metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            env[dist] = "not installed"
-    return env
-
-
 # ---------------------------------------------------------------------------
 # Main
 # ---------------------------------------------------------------------------
@@ -527,22 +492,7 @@ def environment() -> dict[str, str]:
 
 def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, Config]:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    ap.add_argument(
-        "--quick",
-        action="store_true",
-        help="1 KB-100 KB at 4-char chunks only, fewer repeats and samples",
-    )
-    ap.add_argument("--json", metavar="PATH", help="also write raw results as JSON")
-    ap.add_argument("--repeats", type=int, help="timed runs per measurement (default 5; 3 quick)")
-    ap.add_argument(
-        "--samples", type=int, help="prefixes sampled for an estimate (default 200; 50 quick)"
-    )
-    ap.add_argument(
-        "--full-limit",
-        type=float,
-        metavar="SECONDS",
-        help="estimate a peer instead of running it in full above this (default 10; 3 quick)",
-    )
+    add_run_options(ap, "1 KB-100 KB at 4-char chunks only, fewer repeats and samples")
     ns = ap.parse_args(argv)
     quick: bool = ns.quick
     config = Config(
@@ -592,7 +542,7 @@ def main(argv: Sequence[str] | None = None, factory: ParserFactory | None = None
             )
     elapsed = time.perf_counter() - started
 
-    env = environment()
+    env = environment("jiter", "partial-json-parser")
     out = [
         "# toolwire `tags` parser: one streamed `write_file` call",
         "",

@@ -15,20 +15,34 @@ runs on the same machine time exactly the same text.
 
 from __future__ import annotations
 
+import argparse
 import gc
 import json
 import math
+import platform
 import statistics
+import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from importlib import metadata
 from typing import Any
 
 __all__ = [
+    "FLOOR_RATIO_GOAL",
+    "FLOOR_RATIO_MUST",
+    "LINEARITY_MAX",
+    "SPEEDUP_GOAL",
+    "SPEEDUP_MUST",
+    "TOOL_NAME",
+    "CallCheck",
     "EventFloor",
     "FloorDelta",
     "PrefixSample",
+    "add_run_options",
     "build_arguments",
+    "check_call",
+    "environment",
     "estimate_total",
     "floor_run",
     "fmt_ms",
@@ -342,3 +356,92 @@ def fmt_ratio(value: float | None, estimated: bool = False) -> str:
         return "n/a"
     text = _big(value) if value >= 100 else f"{value:.2f}" if value < 10 else f"{value:.1f}"
     return ("~" if estimated else "") + text + "x"
+
+
+# ---------------------------------------------------------------------------
+# Shared by the scripts: targets, the events check, options, environment
+# ---------------------------------------------------------------------------
+
+TOOL_NAME = "write_file"
+"""The one call every workload streams."""
+
+# Targets of the issues (reporting only; a benchmark never fails).
+FLOOR_RATIO_GOAL, FLOOR_RATIO_MUST = 2.0, 3.0
+LINEARITY_MAX = 11.0
+SPEEDUP_GOAL, SPEEDUP_MUST = 300.0, 100.0
+
+
+@dataclass(slots=True)
+class CallCheck:
+    """What one untimed run of a parser gave (also the warm-up)."""
+
+    reason: str | None
+    """Why the row must be aborted, or None."""
+    events: int
+    deltas: int
+    call: Any = None
+    emitted_at: list[int] = field(default_factory=list)
+    """Indexes of the chunks whose feed() returned a tool_call."""
+
+
+def check_call(make: Callable[[], Any], chunks: Sequence[str], expected: Any) -> CallCheck:
+    """Feed ``chunks`` once: exactly one tool_call named TOOL_NAME whose arguments
+    equal ``expected``, and no error event, or a reason to abort the row."""
+    p = make()
+    events: list[Any] = []
+    emitted_at: list[int] = []
+    try:
+        for i, c in enumerate(chunks):
+            out = p.feed(c)
+            events.extend(out)
+            emitted_at.extend(i for e in out if getattr(e, "type", None) == "tool_call")
+        events.extend(p.close())
+    except Exception as exc:
+        return CallCheck(f"parser raised {type(exc).__name__}: {exc}"[:200], 0, 0)
+    calls = [e for e in events if getattr(e, "type", None) == "tool_call"]
+    errors = [e for e in events if getattr(e, "type", None) == "error"]
+    deltas = sum(1 for e in events if getattr(e, "type", None) == "tool_call_delta")
+    n = len(events)
+    if errors:
+        return CallCheck(f"error event: {errors[0]!r}"[:200], n, deltas)
+    if len(calls) != 1:
+        return CallCheck(f"expected 1 tool_call event, got {len(calls)}", n, deltas)
+    call = calls[0]
+    if getattr(call, "name", None) != TOOL_NAME:
+        return CallCheck(f"tool_call name is {getattr(call, 'name', None)!r}", n, deltas)
+    if getattr(call, "arguments", None) != expected:
+        return CallCheck("tool_call arguments differ from the expected ones", n, deltas)
+    return CallCheck(None, n, deltas, call, emitted_at)
+
+
+def add_run_options(ap: argparse.ArgumentParser, quick_help: str) -> None:
+    """The options every script takes: --quick, --json, --repeats, --samples,
+    --full-limit."""
+    ap.add_argument("--quick", action="store_true", help=quick_help)
+    ap.add_argument("--json", metavar="PATH", help="also write raw results as JSON")
+    ap.add_argument("--repeats", type=int, help="timed runs per measurement (default 5; 3 quick)")
+    ap.add_argument(
+        "--samples", type=int, help="prefixes sampled for an estimate (default 200; 50 quick)"
+    )
+    ap.add_argument(
+        "--full-limit",
+        type=float,
+        metavar="SECONDS",
+        help="estimate a peer instead of running it in full above this (default 10; 3 quick)",
+    )
+
+
+def environment(*dists: str) -> dict[str, str]:
+    """Interpreter, platform and package versions, for the report's header."""
+    env = {
+        "python": sys.version.split()[0],
+        "implementation": platform.python_implementation(),
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+    }
+    for dist in ("toolwire", *dists):
+        try:
+            env[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            env[dist] = "not installed"
+    return env

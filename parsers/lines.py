@@ -60,6 +60,15 @@ class FramingError:
     line: int
     column: int
 
+    @classmethod
+    def in_line(cls, line: Line, code: str, message: str, at: int) -> FramingError:
+        """An error ``at`` bytes into ``line`` (at its end if the line overflowed)."""
+        offset = line.end if line.overflow else line.start + at
+        column = offset - line.start + 1
+        return cls(
+            code, f"{message} at line {line.number} column {column}", offset, line.number, column
+        )
+
 
 class LineSplitter:
     """Cut byte chunks into lines; see the module docstring."""

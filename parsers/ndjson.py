@@ -82,14 +82,4 @@ class NdjsonDecoder:
     def _error(
         self, line: Line, out: list[Frame | FramingError], code: str, message: str, at: int
     ) -> None:
-        offset = line.end if line.overflow else line.start + at
-        column = offset - line.start + 1
-        out.append(
-            FramingError(
-                code,
-                f"{message} at line {line.number} column {column}",
-                offset,
-                line.number,
-                column,
-            )
-        )
+        out.append(FramingError.in_line(line, code, message, at))

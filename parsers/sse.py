@@ -281,17 +281,7 @@ class SseDecoder:
     def _poison(
         self, line: Line, out: list[Frame | FramingError], code: str, message: str, at: int
     ) -> None:
-        offset = line.end if line.overflow else line.start + at
-        column = offset - line.start + 1
-        out.append(
-            FramingError(
-                code,
-                f"{message} at line {line.number} column {column}",
-                offset,
-                line.number,
-                column,
-            )
-        )
+        out.append(FramingError.in_line(line, code, message, at))
         self._poisoned = True
 
     def _dispatch(self, blank: Line, out: list[Frame | FramingError]) -> None:
