@@ -19,7 +19,11 @@ U+2028, U+0085 and friends):
 Positions: ``start`` is the byte offset of the line's first byte, ``end`` the offset
 just past the first byte of its line end (the byte that completed it), ``number`` its
 1-based line number.  A line longer than ``max_line_size`` is reported once, at the
-first byte beyond the limit, and skipped up to its end, so memory stays bounded.
+first byte beyond the limit, and skipped up to its end, so memory stays bounded.  The
+line end never counts toward the limit: with ``cr=False`` a CR that ends the bytes
+received so far is not counted until the next byte shows whether it is the first
+half of a CRLF (at ``close`` it is content), so the verdict does not depend on where
+the chunks are cut.
 """
 
 from __future__ import annotations
@@ -176,9 +180,13 @@ class LineSplitter:
         """Keep the unterminated tail ``data[pos:n]`` for the next chunk."""
         if self._skip:
             return
-        self._partial += data[pos:n]
-        if len(self._partial) > self._max:
-            self._partial.clear()
+        partial = self._partial
+        partial += data[pos:n]
+        size = len(partial)
+        if not self._cr and partial[-1] == _CR:
+            size -= 1  # an LF may follow in the next chunk: the CR is a line end then
+        if size > self._max:
+            partial.clear()
             out.append(self._overflow())
             self._skip = True
 
@@ -192,4 +200,7 @@ class LineSplitter:
             return None
         line = bytes(self._partial)
         self._partial.clear()
+        if len(line) > self._max:
+            # A trailing CR (NDJSON) that no LF followed: it is content after all.
+            return self._overflow()
         return Line(line, self._line_start, self._offset, self._number, terminated=False)

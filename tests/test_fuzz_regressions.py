@@ -47,6 +47,16 @@ FOUND = [
     ),
     # A key capture past the hold-back limit: the raw delta stops at the limit.
     Selected("formats", "glm-4.5", b"<tool_call>B<arg_key>'y2h2fL\"af t*E-R'J/arg_key", True),
+    # A line of exactly max_line_size bytes, then CRLF: NDJSON counted a CR that ended a
+    # chunk as line content, so the line was over the limit when its CR came alone.
+    Selected(
+        "providers",
+        "ollama",
+        b'event: content_cbokl_type":"content_block_de"Hi",o"dne":false}etion_tokens"s.delta"'
+        b'enCount": 2}}\r\n',
+        True,
+    ),
+    Selected("framing", "framing", b"event: content_blo\x00\xef\xbb\xbfdb\r\n", True),
 ]
 
 
