@@ -11,9 +11,12 @@ but quadratic.
 Face's incremental detokenizers do: ``prefix`` (where the window of context starts)
 and ``read`` (where the text already emitted ends).  For new ids it decodes the
 window ``ids[prefix:read]`` and ``ids[prefix:]``; the text the second adds to the
-first is new, unless it ends with U+FFFD (an incomplete character: wait for more
-ids).  When text is emitted the window slides (``prefix = read``, ``read = end``)
-and the ids before it are forgotten.  Each decode is bounded by the window, so the
+first is new.  When it ends with U+FFFD (an incomplete character) only the text
+before that run is emitted and the ids stay in the window until the character is
+complete; every character is emitted by the feed of the id that completes it, which
+is how the token loop knows the id that carried a call's completing character.  When
+all ids are read the window slides (``prefix = read``, ``read = end``) and the ids
+before it are forgotten.  Each decode is bounded by the window, so the
 total cost is linear in the number of ids.
 
 A model may really produce U+FFFD (or bytes that are not UTF-8): once
@@ -61,6 +64,8 @@ class IncrementalDetokenizer:
         """The window: ``ids[prefix:]`` of the vLLM scheme, so ``prefix`` is 0."""
         self._read = len(self._ids)
         self._prefix_text = decode(self._ids) if self._ids else ""
+        self._emitted = 0
+        """Characters past ``_prefix_text`` already emitted while the window waits."""
         self._stalled_at: int | None = None
         """Window length when the text first ended with U+FFFD (None: not waiting);
         only ids received after it count against ``max_pending``, so a large batch
@@ -78,9 +83,8 @@ class IncrementalDetokenizer:
         if text.endswith(_REPLACEMENT):
             if self._stalled_at is None:
                 self._stalled_at = len(self._ids)
-                return ""
             if len(self._ids) - self._stalled_at < self.max_pending:
-                return ""
+                return self._partial(text.rstrip(_REPLACEMENT))
         return self._advance(text)
 
     def close(self) -> str:
@@ -89,12 +93,23 @@ class IncrementalDetokenizer:
             return ""
         return self._advance(self._decode(self._ids))
 
+    def _new(self, text: str) -> str:
+        start = len(self._prefix_text) if text.startswith(self._prefix_text) else 0
+        return text[start + self._emitted :]
+
+    def _partial(self, stable: str) -> str:
+        """The complete characters before a trailing incomplete one; no slide."""
+        new = self._new(stable)
+        self._emitted += len(new)
+        return new
+
     def _advance(self, text: str) -> str:
-        new = text[len(self._prefix_text) :] if text.startswith(self._prefix_text) else text
+        new = self._new(text)
         # Slide: the ids just read become the context of the next window.
         del self._ids[: self._read]
         self._read = len(self._ids)
         self._stalled_at = None
+        self._emitted = 0
         self._prefix_text = self._decode(self._ids)
         return new
 

@@ -296,10 +296,15 @@ class _Session:
         self.turn.events.extend(out)
         return self.emit(out)
 
-    def end_turn(self) -> TurnEnd:
-        """Cut the output and record it; the prompt grows by the kept text."""
+    def end_turn(self, end: int | None = None) -> TurnEnd:
+        """Cut the output and record it; the prompt grows by the kept text.
+
+        ``end``: where to cut, in characters of the output (default: just past the
+        last call, or all of it); the token loop cuts at a token boundary instead.
+        """
         output = "".join(self.output)
-        end = self.calls[-1].span[1] if self.calls else len(output)
+        if end is None:
+            end = self.calls[-1].span[1] if self.calls else len(output)
         text, dropped = output[:end], output[end:]
         turn = self.turn
         turn.text, turn.dropped, turn.calls = text, dropped, list(self.calls)
@@ -313,11 +318,14 @@ class _Session:
         self.emit([event])
         return event
 
-    def add_results(self, results: list[ToolResult]) -> None:
-        """Append closing markup, the rendered results and the next header."""
+    def add_results(self, results: list[ToolResult], appended: str | None = None) -> None:
+        """Append closing markup, the rendered results and the next header
+        (``appended``: that text as the caller computed it, if it did)."""
         turn = self.turn
         turn.results = results
-        turn.appended = self.renderer.continuation(turn.text, results)
+        if appended is None:
+            appended = self.renderer.continuation(turn.text, results)
+        turn.appended = appended
         self.pieces.append(turn.appended)
         self.prompt = "".join(self.pieces)
         self.prime = self.renderer.prime
@@ -413,6 +421,32 @@ def _run_inline(call: ToolCall, tools: Mapping[str, Tool]) -> ToolResult:
         return _failed(call, _describe(exc))
 
 
+Launched: TypeAlias = tuple[ToolCall, "_Job | str", float]
+"""A call whose tool was started (or why it cannot run) and when it started."""
+
+
+def _launch(call: ToolCall, tools: Mapping[str, Tool]) -> Launched:
+    """Start a call's tool on its own thread now; ``_collect`` waits for it."""
+    resolved = _resolve(call, tools)
+    if isinstance(resolved, str):
+        return call, resolved, 0.0
+    job = _Job(*resolved)
+    return call, job, job.start()
+
+
+def _collect(launched: Launched, timeout: float | None) -> ToolResult:
+    """The result of a launched call, waiting at most until its timeout runs out."""
+    call, job, started = launched
+    if isinstance(job, str):
+        return _failed(call, job)
+    wait = None if timeout is None else max(0.0, started + timeout - time.monotonic())
+    if not job.done.wait(wait):
+        return _timed_out(call, timeout)
+    if job.error is not None:
+        return _failed(call, _describe(job.error))
+    return _ok(call, job.value)
+
+
 def _execute(
     calls: Sequence[ToolCall],
     tools: Mapping[str, Tool],
@@ -424,29 +458,13 @@ def _execute(
         for call in calls:
             yield _run_inline(call, tools)
         return
-    jobs: list[tuple[ToolCall, _Job | str, float]] = []
-
-    def launch(call: ToolCall) -> tuple[ToolCall, _Job | str, float]:
-        resolved = _resolve(call, tools)
-        if isinstance(resolved, str):
-            return call, resolved, 0.0
-        job = _Job(*resolved)
-        return call, job, job.start()
-
     if concurrent:
-        jobs = [launch(call) for call in calls]
-    for i, call in enumerate(calls):
-        _, job, started = jobs[i] if concurrent else launch(call)
-        if isinstance(job, str):
-            yield _failed(call, job)
-            continue
-        wait = None if timeout is None else max(0.0, started + timeout - time.monotonic())
-        if not job.done.wait(wait):
-            yield _timed_out(call, timeout)
-        elif job.error is not None:
-            yield _failed(call, _describe(job.error))
-        else:
-            yield _ok(call, job.value)
+        launched = [_launch(call, tools) for call in calls]
+        for one in launched:
+            yield _collect(one, timeout)
+    else:
+        for call in calls:
+            yield _collect(_launch(call, tools), timeout)
 
 
 async def _acall(fn: Tool, kwargs: dict[str, Any]) -> Any:
