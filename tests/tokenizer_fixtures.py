@@ -1,0 +1,353 @@
+# ruff: noqa: RUF001, RUF003  (fullwidth bars and Greek letters are the point of these strings)
+"""Real tokenizers for the token-level tests, trained in memory at test time.
+
+No model's vocabulary can be downloaded in tests, and a toy tokenizer would hide the
+behaviour that matters: byte-level pieces that split a UTF-8 character, merges that
+glue a call's completing ``}`` to the punctuation after it (``"}``, ``}\\n``: "overhang"
+tokens that carry more than the call), and markers that are one special id.  So each
+format gets a small byte-level BPE trained on its own renderer's output plus generic
+prose, with the format's markers (FORMATS.md) added as special tokens, as in the real
+vocabularies.  Training takes milliseconds; results are cached per format, so callers
+must not modify the returned objects.
+
+``bpe_tokenizer`` builds a ``tokenizers.Tokenizer``, ``transformers_tokenizer`` the
+same wrapped in ``PreTrainedTokenizerFast``, ``tiktoken_encoding`` a
+``tiktoken.Encoding`` whose merges are counted on the same corpus.  Each imports its
+library when called, so this module imports without them.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import re
+from collections import Counter
+from typing import TYPE_CHECKING, Any
+
+from toolwire.events import ToolCall
+from toolwire.renderers import ToolResult, renderer, renderer_formats
+
+if TYPE_CHECKING:
+    import tiktoken
+    import tokenizers
+    import transformers
+
+__all__ = [
+    "FORMAT_MARKERS",
+    "VOCAB_SIZE",
+    "bpe_tokenizer",
+    "corpus",
+    "special_ids",
+    "tiktoken_encoding",
+    "transformers_tokenizer",
+]
+
+_IM = ["<|im_start|>", "<|im_end|>", "<|endoftext|>"]
+_QWEN = [
+    *_IM,
+    "<tool_call>",
+    "</tool_call>",
+    "<think>",
+    "</think>",
+    "<tool_response>",
+    "</tool_response>",
+]
+_THINK = ["<think>", "</think>"]
+_DEEPSEEK_TURN = ["<｜end▁of▁sentence｜>", "<｜Assistant｜>", "<｜User｜>"]
+_DEEPSEEK_CALLS = [
+    "<｜tool▁calls▁begin｜>",
+    "<｜tool▁call▁begin｜>",
+    "<｜tool▁sep｜>",
+    "<｜tool▁call▁end｜>",
+    "<｜tool▁calls▁end｜>",
+    "<｜tool▁output▁begin｜>",
+    "<｜tool▁output▁end｜>",
+]
+_DEEPSEEK_V3 = [
+    *_DEEPSEEK_CALLS,
+    "<｜tool▁outputs▁begin｜>",
+    "<｜tool▁outputs▁end｜>",
+    *_DEEPSEEK_TURN,
+]
+_GLM = [
+    *_THINK,
+    "<tool_call>",
+    "</tool_call>",
+    "<arg_key>",
+    "</arg_key>",
+    "<arg_value>",
+    "</arg_value>",
+    "<tool_response>",
+    "</tool_response>",
+    "<|assistant|>",
+    "<|user|>",
+    "<|observation|>",
+    "<|system|>",
+    "<|endoftext|>",
+]
+
+FORMAT_MARKERS: dict[str, list[str]] = {
+    # FORMATS.md 1: every tag is text.
+    "tags": [],
+    # 2: the Qwen vocabulary (call and think tokens are added tokens; special here).
+    "hermes": _QWEN,
+    # 3: as hermes; <function=...>, <parameter=...> are text.
+    "qwen3-coder": _QWEN,
+    # 4: the o200k_harmony header and stop tokens.
+    "harmony": [
+        "<|start|>",
+        "<|end|>",
+        "<|message|>",
+        "<|channel|>",
+        "<|constrain|>",
+        "<|call|>",
+        "<|return|>",
+        "<|endoftext|>",
+    ],
+    # 5.1, 5.2: the section/call/sep tokens, V3's outputs wrapper; think in R1 only.
+    "deepseek-v3": _DEEPSEEK_V3,
+    "deepseek-r1": [*_DEEPSEEK_V3, *_THINK],
+    # 5.3: no outputs wrapper.
+    "deepseek-v3.1": [*_DEEPSEEK_CALLS, *_DEEPSEEK_TURN, *_THINK],
+    # 5.4, 5.5: DSML tags are text (whether "｜DSML｜" is one token is unverified).
+    "deepseek-v3.2": [*_DEEPSEEK_TURN, *_THINK],
+    "deepseek-v4": [*_DEEPSEEK_TURN, *_THINK],
+    # 6.1: Kimi K2's tiktoken vocabulary.
+    "kimi-k2": [
+        "<|tool_calls_section_begin|>",
+        "<|tool_calls_section_end|>",
+        "<|tool_call_begin|>",
+        "<|tool_call_argument_begin|>",
+        "<|tool_call_end|>",
+        *_THINK,
+        "<|im_user|>",
+        "<|im_assistant|>",
+        "<|im_system|>",
+        "<|im_middle|>",
+        "<|im_end|>",
+    ],
+    # 6.2: XTML control tokens; element names and attributes are text.
+    "kimi-k3": ["<|open|>", "<|close|>", "<|sep|>", "<|end_of_msg|>"],
+    # 7: the same tokens in 4.5 and 4.7.
+    "glm-4.5": _GLM,
+    "glm-4.7": _GLM,
+    # 8.1, 8.2.
+    "llama3-json": [
+        "<|python_tag|>",
+        "<|start_header_id|>",
+        "<|end_header_id|>",
+        "<|eot_id|>",
+        "<|eom_id|>",
+        "<|end_of_text|>",
+    ],
+    "llama4-pythonic": [
+        "<|python_start|>",
+        "<|python_end|>",
+        "<|header_start|>",
+        "<|header_end|>",
+        "<|eot|>",
+        "<|eom|>",
+        "<|end_of_text|>",
+    ],
+    # 9: mistral_common control tokens.
+    "mistral": [
+        "[TOOL_CALLS]",
+        "[ARGS]",
+        "[CALL_ID]",
+        "[THINK]",
+        "[/THINK]",
+        "[INST]",
+        "[/INST]",
+        "[AVAILABLE_TOOLS]",
+        "[TOOL_RESULTS]",
+        "[/TOOL_RESULTS]",
+        "</s>",
+    ],
+    # 10: all special, asymmetric pairs.
+    "gemma4": [
+        "<|turn>",
+        "<turn|>",
+        "<|tool_call>",
+        "<tool_call|>",
+        "<|tool_response>",
+        "<tool_response|>",
+        "<|tool>",
+        "<tool|>",
+        "<|channel>",
+        "<channel|>",
+        "<|think|>",
+        '<|"|>',
+        "<eos>",
+    ],
+}
+"""The single-token markers of each format with a renderer (FORMATS.md's token tables
+and section 11), made special tokens of that format's fixture tokenizers."""
+
+VOCAB_SIZE = 800
+"""Byte alphabet (256) + markers + a few hundred merges: enough for merges across
+JSON punctuation, small enough that multi-byte characters outside the corpus stay
+split into bytes."""
+
+TIKTOKEN_MERGES = 48
+"""Merges counted for the tiktoken fixture (a few dozen, by simple pair counting)."""
+
+_PROSE = """\
+The quick brown fox jumps over the lazy dog. Naïve café owners in Zürich serve crème brûlée.
+Greek letters: α, β, γ, δ and ε; the word "Ελλάδα" means Greece. 日本語のテキストと中文文本。
+Emoji 🙂 and 🚀 are four bytes each in UTF-8; ü and é are two, € is three.
+Here is some JSON: {"id": 7, "name": "fetch_row", "tags": ["x", "y"], "ok": true, "v": null}
+and a list [1, 2, 3] inside text, then {"nested": {"a": {"b": [{"c": "d"}]}}}.
+
+def fetch_row(table: str, id: int) -> dict[str, object]:
+    \"\"\"Return one row.\"\"\"
+    if id < 0:
+        raise ValueError("negative id")
+    return {"table": table, "id": id, "values": [1.5, -2, 3e10]}
+
+for (let i = 0; i < n; i++) { out.push({"i": i}); }
+SELECT name, count(*) FROM rows WHERE id = 7 GROUP BY name;
+Lines end with \\n; tabs\tseparate\tcolumns; "quotes" and 'apostrophes' and back\\slashes.
+The answer is 42. It's done, isn't it? Yes: we'll see what they've said.
+"""
+
+_CALLS: list[tuple[str, dict[str, Any], str]] = [
+    ("lookup", {"path": "notes ü.txt", "limit": 3}, '{"lines": ["première", "δεύτερη"]}'),
+    ("get_weather", {"city": "Zürich", "unit": "celsius"}, '{"temp": 21.5, "sky": "☀"}'),
+    (
+        "search",
+        {"query": "naïve café 🙂", "tags": ["a", "b"], "deep": True, "page": None},
+        "3 results: 東京, 北京, Ελλάδα",
+    ),
+    ("run_code", {"code": 'def f(x):\n    return {"k": x}\n'}, "ok\n"),
+    ("ping", {}, "pong"),
+    ("write_file", {"path": "/tmp/a b.json", "content": '{"a": [1, {"b": null}]}'}, '{"ok": true}'),
+]
+
+
+def _result(name: str, arguments: dict[str, Any], content: str) -> ToolResult:
+    call = ToolCall(index=0, id="call_0", name=name, arguments=arguments, raw="", span=(0, 0))
+    return ToolResult(call=call, value=None, error=None, content=content)
+
+
+@functools.cache
+def corpus(format: str) -> tuple[str, ...]:
+    """The training texts: the format's calls, as the model writes them and as the loop
+    continues them, with results and answers; then the prose."""
+    texts: list[str] = []
+    if format in renderer_formats():
+        r = renderer(format)
+        for name, arguments, content in _CALLS:
+            call = r.generation_prompt + r.render_call(name, arguments)
+            result = [_result(name, arguments, content)]
+            answer = r.render_answer(f"The result of {name} is {content}.")
+            texts.append(call + r.end_of_turn + r.render_results(result) + answer)
+            texts.append(call + r.continuation(call, result) + answer)
+    return (*texts * 4, _PROSE, _PROSE)
+
+
+@functools.cache
+def bpe_tokenizer(format: str) -> tokenizers.Tokenizer:
+    """A byte-level BPE trained on ``corpus(format)``, each marker one special id."""
+    from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
+
+    markers = FORMAT_MARKERS[format]
+    tok = Tokenizer(models.BPE())
+    # Split as Llama 3 and Qwen2 do (GPT-2's split, ByteLevel's default, never joins
+    # punctuation to a newline, so no "}\\n" token could be learnt).
+    tok.pre_tokenizer = pre_tokenizers.Sequence(
+        [
+            pre_tokenizers.Split(Regex(_PAT_STR), behavior="isolated"),
+            pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
+        ]
+    )
+    tok.decoder = decoders.ByteLevel()
+    # Added before training so that no merge is learnt from inside a marker.
+    tok.add_special_tokens(markers)
+    trainer = trainers.BpeTrainer(
+        vocab_size=VOCAB_SIZE,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        special_tokens=markers,
+        show_progress=False,
+    )
+    tok.train_from_iterator(corpus(format), trainer)
+    return tok
+
+
+def special_ids(tok: tokenizers.Tokenizer) -> frozenset[int]:
+    """The ids of the added tokens flagged special."""
+    return frozenset(i for i, t in tok.get_added_tokens_decoder().items() if t.special)
+
+
+@functools.cache
+def transformers_tokenizer(format: str) -> transformers.PreTrainedTokenizerFast:
+    """``bpe_tokenizer(format)`` (a copy) as a transformers fast tokenizer, the markers
+    registered as additional special tokens so that ``all_special_ids`` has them."""
+    from tokenizers import Tokenizer
+    from transformers import PreTrainedTokenizerFast
+
+    copy = Tokenizer.from_str(bpe_tokenizer(format).to_str())
+    return PreTrainedTokenizerFast(
+        tokenizer_object=copy, additional_special_tokens=FORMAT_MARKERS[format]
+    )
+
+
+_PAT_STR = (
+    r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}"
+    r"| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"
+)
+"""The split pattern of Llama 3 and Qwen2 (cl100k_base's): a punctuation run takes
+the newlines after it, so ``"}\\n`` is one piece and can become one token."""
+
+
+def _pieces(format: str) -> Counter[bytes]:
+    """The corpus cut at the markers and split by the pattern, counted."""
+    import regex
+
+    markers = sorted(FORMAT_MARKERS[format], key=len, reverse=True)
+    cut = re.compile("|".join(map(re.escape, markers))) if markers else None
+    pattern = regex.compile(_PAT_STR)
+    counts: Counter[bytes] = Counter()
+    for text in corpus(format):
+        for part in cut.split(text) if cut else [text]:
+            counts.update(piece.encode() for piece in pattern.findall(part))
+    return counts
+
+
+def _count_merges(counts: Counter[bytes], n: int) -> list[bytes]:
+    """``n`` BPE merges: repeatedly join the most frequent adjacent pair."""
+    words = [([bytes([b]) for b in piece], count) for piece, count in counts.items()]
+    merges: list[bytes] = []
+    for _ in range(n):
+        pairs: Counter[tuple[bytes, bytes]] = Counter()
+        for parts, count in words:
+            for pair in itertools.pairwise(parts):
+                pairs[pair] += count
+        if not pairs:
+            break
+        (a, b), _count = pairs.most_common(1)[0]
+        merges.append(a + b)
+        for parts, _count in words:
+            i = 0
+            while i < len(parts) - 1:
+                if parts[i] == a and parts[i + 1] == b:
+                    parts[i : i + 2] = [a + b]
+                i += 1
+    return merges
+
+
+@functools.cache
+def tiktoken_encoding(format: str) -> tiktoken.Encoding:
+    """A ``tiktoken.Encoding``: the 256 bytes, ``TIKTOKEN_MERGES`` merges counted on
+    ``corpus(format)``, then the markers as special tokens."""
+    import tiktoken
+
+    ranks = {bytes([b]): b for b in range(256)}
+    for merged in _count_merges(_pieces(format), TIKTOKEN_MERGES):
+        ranks.setdefault(merged, len(ranks))
+    specials = {marker: len(ranks) + i for i, marker in enumerate(FORMAT_MARKERS[format])}
+    return tiktoken.Encoding(
+        name=f"toolwire-test-{format}",
+        pat_str=_PAT_STR,
+        mergeable_ranks=ranks,
+        special_tokens=specials,
+    )
