@@ -47,7 +47,18 @@ from .providers import ProviderParser
 from .registry import FormatInfo, compiled, format_info, format_names, is_provider
 from .renderers import Renderer, ToolResult, renderer, renderer_formats
 from .sse import DEFAULT_MAX_EVENT_SIZE, DEFAULT_MAX_LINE_SIZE
-from .stop import cut_index, stop_at
+from .stop import StopSequences, cut_index, stop_at, stop_sequences
+from .token_loop import (
+    TokenLoopEnd,
+    TokenSession,
+    TokenTurn,
+    Trajectory,
+    aiter_token_tool_loop,
+    arun_token_tool_loop,
+    iter_token_tool_loop,
+    run_token_tool_loop,
+)
+from .tokenizer import Tokenizer, as_tokenizer
 
 __all__ = [
     "DEFAULT_MAX_BUFFERED",
@@ -76,32 +87,44 @@ __all__ = [
     "ReasoningEnd",
     "ReasoningStart",
     "Renderer",
+    "StopSequences",
     "TextDelta",
     "TextEnd",
     "TextStart",
+    "TokenLoopEnd",
+    "TokenSession",
+    "TokenTurn",
+    "Tokenizer",
     "ToolCall",
     "ToolCallDelta",
     "ToolCallStart",
     "ToolResult",
+    "Trajectory",
     "Turn",
     "TurnEnd",
     "TurnStart",
     "adapters",
     "adetokenize",
+    "aiter_token_tool_loop",
     "aiter_tool_loop",
+    "arun_token_tool_loop",
     "arun_tool_loop",
+    "as_tokenizer",
     "collect",
     "cut_index",
     "detokenize",
     "format_info",
     "formats",
+    "iter_token_tool_loop",
     "iter_tool_loop",
     "parse",
     "parser",
     "renderer",
     "renderer_formats",
+    "run_token_tool_loop",
     "run_tool_loop",
     "stop_at",
+    "stop_sequences",
 ]
 
 __version__ = "0.1.0"
