@@ -235,9 +235,10 @@ class TokenLoopEnd(Event):
 
 
 def _account(expected: str, written: str) -> int | None:
-    """How much of ``expected`` the model's ``written`` text already wrote, or None
-    when it wrote something else.  Whitespace may differ: a model that writes
-    ``}\\n\\n`` or omits a newline before ``</tool_call>`` still closed the call."""
+    """How much of ``expected`` the model's ``written`` text (the completing id's
+    overhang) already wrote, or None when it wrote something else.  Whitespace may
+    differ: that id is kept whole anyway, and what follows it should not repeat a
+    newline.  Ids after the cut are held to an exact match (``_keep_tail``)."""
     i = j = 0
     while j < len(written):
         if i < len(expected) and written[j] == expected[i]:
@@ -426,7 +427,7 @@ class TokenSession:
             after = list(zip(self._ids[keep:], self._logprobs[keep:], strict=True)) + self._tail
             del self._ids[keep:], self._logprobs[keep:], self._ends[keep:]
             if consumed is not None and self._tail_open:
-                end = self._keep_tail(end, fixed, written, after)
+                end = self._keep_tail(end, fixed, after)
             self._dropped += len(after) - (len(self._ids) - keep)
             keep = len(self._ids)
             self.text.output[:] = [output[:end]]
@@ -454,7 +455,7 @@ class TokenSession:
         self.turns.append(turn)
         return event
 
-    def _keep_tail(self, end: int, fixed: str, written: str, after: list[Pair]) -> int:
+    def _keep_tail(self, end: int, fixed: str, after: list[Pair]) -> int:
         """Extend the cut over the atomic sample's next ids while they write the
         continuation's fixed start (a stop token the engine kept); returns the new
         end of the kept text."""
@@ -463,11 +464,10 @@ class TokenSession:
         detok = IncrementalDetokenizer(self.tokenizer.decode, context=self.ids + self._ids)
         for token, logprob in after:
             piece = detok.feed(token)
-            consumed = _account(fixed, written + tail + piece) if piece else None
-            if consumed is None:
+            if not piece or not fixed.startswith(piece, self._consumed):
                 break
             tail += piece
-            self._consumed = consumed
+            self._consumed += len(piece)
             self._ids.append(token)
             self._logprobs.append(logprob)
             end += len(piece)
