@@ -243,7 +243,7 @@ def run(
 
 
 @pytest.mark.parametrize("fmt", CORE)
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(data=st.data())
 def test_any_tokenization_and_grouping(fmt: str, data: st.DataObject) -> None:
     tok = bpe_tokenizer(fmt)
@@ -282,6 +282,31 @@ def test_every_format_with_natural_ids(fmt: str) -> None:
     assert traj.text == text_transcript(fmt, turns)
     assert INVENTED not in traj.text
     assert traj.results[0].value == {"path": ARGS["path"], "lines": 3}
+
+
+@pytest.mark.parametrize("library", ["transformers", "tiktoken"])
+@pytest.mark.parametrize("fmt", ["hermes", "harmony", "deepseek-v3.1"])
+def test_other_tokenizer_libraries(library: str, fmt: str) -> None:
+    pytest.importorskip(library)
+    from tests import tokenizer_fixtures
+
+    if library == "transformers":
+        tok: Any = tokenizer_fixtures.transformers_tokenizer(fmt)
+    else:
+        tok = tokenizer_fixtures.tiktoken_encoding(fmt)
+    wrapped = toolwire.as_tokenizer(tok)
+    turns = [call_turn(fmt), answer_turn(fmt)]
+    pending = [wrapped.encode(t) for t in turns]
+    traj = run_token_tool_loop(
+        lambda ids: iter(pending.pop(0)),
+        wrapped.encode(prompt_text(fmt)),
+        fmt,
+        {"lookup": lookup},
+        tokenizer=tok,
+        schemas=SCHEMAS,
+    )
+    assert traj.text == text_transcript(fmt, turns)
+    assert traj.reason == "stop" and len(traj.results) == 1
 
 
 def test_overhang_token_is_kept_and_not_closed_twice() -> None:
