@@ -256,8 +256,8 @@ def _account(expected: str, written: str) -> int | None:
 def _fixed_start(session: _Session, text: str, calls: Sequence[ToolCall]) -> str:
     """The part of the continuation that does not depend on the results: the
     closer and the framing before the first result's content."""
-    one = [ToolResult(call=c, value=None, error=None, content="\x00") for c in calls]
-    two = [ToolResult(call=c, value=None, error=None, content="\x01") for c in calls]
+    one = [ToolResult(call=c, value=None, error=None, content="0") for c in calls]
+    two = [ToolResult(call=c, value=None, error=None, content="1") for c in calls]
     a = session.renderer.continuation(text, one)
     b = session.renderer.continuation(text, two)
     n = 0
@@ -430,7 +430,6 @@ class TokenSession:
                 end = self._keep_tail(end, fixed, after)
             self._dropped += len(after) - (len(self._ids) - keep)
             keep = len(self._ids)
-            self.text.output[:] = [output[:end]]
         else:
             keep, end = len(self._ids), self._offset
         self._tail_open = False

@@ -387,6 +387,7 @@ def test_atomic_sampler_stop_kept_or_stripped(fmt: str, keep_stop: bool) -> None
     inserted = tok.decode(
         traj.completion_ids[turn.closer.start : turn.closer.stop], skip_special_tokens=False
     )
+    assert turn.turn.text == sampled  # the text turn holds exactly the kept ids' text
     if keep_stop:
         # The stop token the engine kept is sampled (mask 1) and not inserted again.
         assert sampled.endswith(stop.strings[0]) and stop.strings[0] not in inserted
