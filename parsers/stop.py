@@ -123,9 +123,10 @@ class StopSequences:
 
 def stop_sequences(format: str, *, tokenizer: Any = None, at: StopAt = "call") -> StopSequences:
     """The stop sequences that end a sample right after its first call
-    (``at="call"``, see ``STOP_NOTES`` for what that gives up) or at the end of the
-    model's turn (``at="turn"``).  The token loop handles both an engine that keeps
-    the stop token in its ids and one that strips it."""
+    (``at="call"``: the call stops first, then the turn's own; see ``STOP_NOTES`` for
+    what that gives up) or at the end of the model's turn (``at="turn"``).  The token
+    loop handles both an engine that keeps the stop token in its ids and one that
+    strips it."""
     from .registry import format_names, is_provider
 
     if is_provider(format) or format not in format_names():
@@ -133,7 +134,10 @@ def stop_sequences(format: str, *, tokenizer: Any = None, at: StopAt = "call") -
     if at not in ("call", "turn"):
         raise ValueError(f"at must be 'call' or 'turn', not {at!r}")
     turn = _TURN_STOPS.get(format, ())
-    strings = list(_CALL_STOPS.get(format, turn) if at == "call" else turn)
+    # The turn's own stops stay in the "call" list: engines such as Tinker stop only
+    # at the listed sequences, so an answer without a call must still end.
+    call = _CALL_STOPS.get(format, ()) if at == "call" else ()
+    strings = list(dict.fromkeys((*call, *turn)))
     token_ids: list[int] | None = None
     if tokenizer is not None and strings:
         from .tokenizer import as_tokenizer

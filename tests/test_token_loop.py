@@ -621,11 +621,11 @@ def test_async_stream_error_cancels_running_tools() -> None:
 def test_stop_sequences() -> None:
     tok = bpe_tokenizer("hermes")
     stops = toolwire.stop_sequences("hermes", tokenizer=tok)
-    assert stops.strings == ["</tool_call>"] and stops.token_ids == [
-        tok.token_to_id("</tool_call>")
-    ]
+    # The call's stop first, then the turn's own (an answer must still end).
+    assert stops.strings == ["</tool_call>", "<|im_end|>", "<|endoftext|>"]
+    assert stops.token_ids == [tok.token_to_id(s) for s in stops.strings]
     assert toolwire.stop_sequences("hermes", at="turn").strings[0] == "<|im_end|>"
-    assert toolwire.stop_sequences("harmony").strings == ["<|call|>"]
+    assert toolwire.stop_sequences("harmony").strings == ["<|call|>", "<|return|>", "<|endoftext|>"]
     assert toolwire.stop_sequences("mistral").strings == ["</s>"]  # as at="turn"
     # A stop made of several tokens gives strings only.
     assert toolwire.stop_sequences("kimi-k3", tokenizer=bpe_tokenizer("kimi-k3")).token_ids is None
@@ -635,12 +635,10 @@ def test_stop_sequences() -> None:
         # Each call stop follows the completing character of a rendered call.
         call = renderer(fmt).render_call("lookup", ARGS)
         strings = toolwire.stop_sequences(fmt).strings
-        cut = text_cut = call + renderer(fmt).end_of_turn
-        for s in strings:
-            if s in text_cut:
-                cut = text_cut[: text_cut.index(s)]
-                break
-        events = toolwire.parse(cut, fmt)
+        text = call + renderer(fmt).end_of_turn
+        # An engine stops at the earliest of its stop sequences (and strips it).
+        cut = min((text.index(s) for s in strings if s in text), default=len(text))
+        events = toolwire.parse(text[:cut], fmt)
         assert any(isinstance(e, ToolCall) for e in events), fmt
 
 
