@@ -137,7 +137,18 @@ def _build_argparser() -> argparse.ArgumentParser:
         type=int,
         default=7,
         metavar="N",
-        help="characters per chunk the scripted model yields (default: 7)",
+        help="characters (ids with --tokens) per chunk the scripted model yields (default: 7)",
+    )
+    demo.add_argument(
+        "--tokens",
+        action="store_true",
+        help="run the token loop (run_token_tool_loop) on a small built-in tokenizer and "
+        "print the trajectory id by id: mask (1 sampled, 0 inserted), scripted logprobs",
+    )
+    demo.add_argument(
+        "--jsonl",
+        action="store_true",
+        help="with --tokens: one JSON object per line (prompt, turns, tokens, summary)",
     )
     demo.set_defaults(command=_demo)
     return ap
@@ -148,8 +159,14 @@ def _demo(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     if args.chunk_size < 1:
         err.write("toolwire: error: --chunk-size must be at least 1\n")
         return EXIT_USAGE
-    from .demo import run  # the loop and the scripted model load only for this command
+    if args.jsonl and not args.tokens:
+        err.write("toolwire: error: --jsonl needs --tokens\n")
+        return EXIT_USAGE
+    # The loop and the scripted model load only for this command.
+    from .demo import run, run_tokens
 
+    if args.tokens:
+        return run_tokens(args.format, out, chunk_size=args.chunk_size, jsonl=args.jsonl)
     return run(args.format, out, chunk_size=args.chunk_size)
 
 

@@ -175,3 +175,44 @@ def test_extrapolation_keeps_the_exponent_between_linear_and_cubic(budget: Any) 
     assert budget.extrapolate(flat, 1000) == (1.0, pytest.approx(1000 / 99))
     steep = [(k, 1e-9 * k**5) for k in range(1, 100)]
     assert budget.extrapolate(steep, 990)[0] == 3.0
+
+
+def test_token_loop_benchmark_quick(tmp_path: Path) -> None:
+    """``bench_token_loop.py --quick`` runs (a few seconds) and reports every row; no
+    timing is asserted."""
+    out = tmp_path / "token_loop.json"
+    done = subprocess.run(
+        [sys.executable, str(BENCH / "bench_token_loop.py"), "--quick", "--json", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    report = done.stdout
+    assert "## Cost per sampled id" in report and "## Eager dispatch" in report
+    assert "**aborted**" not in report
+    for fmt in ("tags", "hermes", "harmony", "qwen3-coder", "deepseek-v3.1"):
+        assert f"| `{fmt}` | " in report
+    for mode in (
+        "eager: each tool at its tool_call",
+        "concurrent, after the whole sample",
+        "sequential, after the stream",
+    ):
+        assert f"| {mode} | " in report
+    data = json.loads(out.read_text(encoding="utf-8"))
+    assert [row["format"] for row in data["cost"]] == [
+        "tags",
+        "hermes",
+        "harmony",
+        "qwen3-coder",
+        "deepseek-v3.1",
+    ]
+    for row in data["cost"]:
+        assert row["aborted"] is None and row["sampled_ids"] > 0
+        for key in ("noop_s", "detok_s", "parser_s", "text_loop_s", "token_loop_s"):
+            assert row[key] > 0
+    eager = data["eager"]["rows"]
+    assert [len(row["tools_started_s"]) for row in eager] == [4, 4, 4]
+    assert all(row["aborted"] is None and row["wall_s"] for row in eager)
