@@ -46,6 +46,7 @@ from .message import Message, MessageBuilder, collect
 from .providers import ProviderParser
 from .registry import FormatInfo, compiled, format_info, format_names, is_provider
 from .renderers import Renderer, ToolResult, renderer, renderer_formats
+from .special_tokens import special_tokens
 from .sse import DEFAULT_MAX_EVENT_SIZE, DEFAULT_MAX_LINE_SIZE
 from .stop import StopSequences, cut_index, stop_at, stop_sequences
 from .token_loop import (
@@ -123,6 +124,7 @@ __all__ = [
     "renderer_formats",
     "run_token_tool_loop",
     "run_tool_loop",
+    "special_tokens",
     "stop_at",
     "stop_sequences",
 ]

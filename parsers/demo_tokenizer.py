@@ -1,4 +1,4 @@
-# ruff: noqa: RUF001, RUF002  (the fullwidth bar U+FF5C is part of DeepSeek's markers)
+# ruff: noqa: RUF002  (the fullwidth bar U+FF5C is part of DeepSeek's markers)
 """A tiny built-in tokenizer for ``toolwire demo --tokens`` (no tokenizer library).
 
 It follows the ``toolwire.Tokenizer`` protocol the way a real byte-level vocabulary
@@ -23,134 +23,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
+from .special_tokens import SPECIAL_TOKENS
+
 __all__ = ["DEMO_MARKERS", "DEMO_PIECES", "DemoTokenizer"]
 
-_IM = ("<|im_start|>", "<|im_end|>", "<|endoftext|>")
-_QWEN = (
-    *_IM,
-    "<tool_call>",
-    "</tool_call>",
-    "<think>",
-    "</think>",
-    "<tool_response>",
-    "</tool_response>",
-)
-_THINK = ("<think>", "</think>")
-_DEEPSEEK_TURN = ("<｜end▁of▁sentence｜>", "<｜Assistant｜>", "<｜User｜>")
-_DEEPSEEK_CALLS = (
-    "<｜tool▁calls▁begin｜>",
-    "<｜tool▁call▁begin｜>",
-    "<｜tool▁sep｜>",
-    "<｜tool▁call▁end｜>",
-    "<｜tool▁calls▁end｜>",
-    "<｜tool▁output▁begin｜>",
-    "<｜tool▁output▁end｜>",
-)
-_DEEPSEEK_V3 = (
-    *_DEEPSEEK_CALLS,
-    "<｜tool▁outputs▁begin｜>",
-    "<｜tool▁outputs▁end｜>",
-    *_DEEPSEEK_TURN,
-)
-_GLM = (
-    *_THINK,
-    "<tool_call>",
-    "</tool_call>",
-    "<arg_key>",
-    "</arg_key>",
-    "<arg_value>",
-    "</arg_value>",
-    "<tool_response>",
-    "</tool_response>",
-    "<|assistant|>",
-    "<|user|>",
-    "<|observation|>",
-    "<|system|>",
-    "<|endoftext|>",
-)
-
-DEMO_MARKERS: dict[str, tuple[str, ...]] = {
-    "tags": (),  # every tag is text
-    "hermes": _QWEN,
-    "qwen3-coder": _QWEN,
-    "harmony": (
-        "<|start|>",
-        "<|end|>",
-        "<|message|>",
-        "<|channel|>",
-        "<|constrain|>",
-        "<|call|>",
-        "<|return|>",
-        "<|endoftext|>",
-    ),
-    "deepseek-v3": _DEEPSEEK_V3,
-    "deepseek-r1": (*_DEEPSEEK_V3, *_THINK),
-    "deepseek-v3.1": (*_DEEPSEEK_CALLS, *_DEEPSEEK_TURN, *_THINK),
-    "deepseek-v3.2": (*_DEEPSEEK_TURN, *_THINK),
-    "deepseek-v4": (*_DEEPSEEK_TURN, *_THINK),
-    "kimi-k2": (
-        "<|tool_calls_section_begin|>",
-        "<|tool_calls_section_end|>",
-        "<|tool_call_begin|>",
-        "<|tool_call_argument_begin|>",
-        "<|tool_call_end|>",
-        *_THINK,
-        "<|im_user|>",
-        "<|im_assistant|>",
-        "<|im_system|>",
-        "<|im_middle|>",
-        "<|im_end|>",
-    ),
-    "kimi-k3": ("<|open|>", "<|close|>", "<|sep|>", "<|end_of_msg|>"),
-    "glm-4.5": _GLM,
-    "glm-4.7": _GLM,
-    "llama3-json": (
-        "<|python_tag|>",
-        "<|start_header_id|>",
-        "<|end_header_id|>",
-        "<|eot_id|>",
-        "<|eom_id|>",
-        "<|end_of_text|>",
-    ),
-    "llama4-pythonic": (
-        "<|python_start|>",
-        "<|python_end|>",
-        "<|header_start|>",
-        "<|header_end|>",
-        "<|eot|>",
-        "<|eom|>",
-        "<|end_of_text|>",
-    ),
-    "mistral": (
-        "[TOOL_CALLS]",
-        "[ARGS]",
-        "[CALL_ID]",
-        "[THINK]",
-        "[/THINK]",
-        "[INST]",
-        "[/INST]",
-        "[AVAILABLE_TOOLS]",
-        "[TOOL_RESULTS]",
-        "[/TOOL_RESULTS]",
-        "</s>",
-    ),
-    "gemma4": (
-        "<|turn>",
-        "<turn|>",
-        "<|tool_call>",
-        "<tool_call|>",
-        "<|tool_response>",
-        "<tool_response|>",
-        "<|tool>",
-        "<tool|>",
-        "<|channel>",
-        "<channel|>",
-        "<|think|>",
-        '<|"|>',
-        "<eos>",
-    ),
-}
-"""The single-token markers of each format with a renderer (FORMATS.md), special ids
+DEMO_MARKERS: dict[str, tuple[str, ...]] = SPECIAL_TOKENS
+"""The single-token markers of each format (``toolwire.special_tokens``), special ids
 of that format's demo tokenizer."""
 
 DEMO_PIECES: tuple[str, ...] = (
