@@ -18,8 +18,8 @@ looks up the LALR parser's current state (``LexState``, precomputed per state by
 At ``close()`` the held text can no longer become its delimiter.  Where text,
 reasoning, or layout that may end the input may stand, it is that content (a marker's
 fragment at the end of a message is text); anywhere else the input ended inside the
-delimiter: ``truncated`` at its first character, after what the input up to there
-makes (``_cut_short``), never ``unexpected_text``.
+delimiter: ``truncated`` at its first character, after the events of everything
+before it (``_cut_short``), never ``unexpected_text``.
 
 Content reaches the LALR parser as one summary token per run, never as text, and
 the token goes in before the run is lexed, so where a run ends is decided in the
@@ -613,8 +613,9 @@ class StreamParser:
 
     def _cut_short(self, ls: LexState, tail: str, out: list[Event]) -> None:
         """The input ended inside a delimiter (``tail``, a proper prefix of one) where
-        it cannot be content: ``truncated`` at the delimiter's start, after what the
-        input up to there makes (as if it ended there); no finish follows."""
+        it cannot be content: ``truncated`` at the delimiter's start, after the events
+        of everything before it (the open run ends as at the end of the input); no
+        finish follows."""
         if self._held_spec.strip_at_end:
             self._held_ws = ""
         self._end_run(None, out)

@@ -257,7 +257,9 @@ def test_an_output_cut_anywhere_is_truncated_or_nothing(fmt: str, data: st.DataO
     """A well-formed output cut at any character (max_tokens) gives no error but
     ``truncated``.  When that error lies before the cut, the text from it is a proper
     prefix of one of the format's delimiters (the cut delimiter starts there), and the
-    events before it are those of the output cut at that point."""
+    events before it are those of the output cut at that point, unless that shorter
+    output itself ends inside a delimiter whose look-ahead the longer one settled
+    (qwen3-coder's ``</parameter>`` counts only before the next tag)."""
     full = data.draw(valid_outputs(fmt))
     options = prime(fmt)
     assert not [e for e in run(fmt, [full], **options) if isinstance(e, toolwire.Error)]
@@ -271,7 +273,10 @@ def test_an_output_cut_anywhere_is_truncated_or_nothing(fmt: str, data: st.DataO
         at = errors[0].offset
         delimiters = compiled(fmt).delimiters.values()
         assert any(d.prefix(src, at, k) for d in delimiters), (src, at)
-        assert without_end(events) == without_end(run(fmt, [src[:at]], **options))
+        shorter = run(fmt, [src[:at]], **options)
+        cut_there = [e.offset for e in shorter if isinstance(e, toolwire.Error)]
+        if cut_there in ([], [at]):
+            assert without_end(events) == without_end(shorter), (src, at)
 
 
 @pytest.mark.parametrize(
