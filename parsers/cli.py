@@ -43,6 +43,11 @@ READ_SIZE = 65536
 RANDOM_PIECE = (1, 16)
 """Inclusive byte-size range of the pieces ``--split random`` feeds."""
 
+BLANK_HELD = 65536
+"""Most whitespace a block's readable line keeps back while it could still turn out to
+be a whitespace-only block (not shown); past it the block is shown, so memory stays
+bounded whatever the stream."""
+
 Split = Literal["none", "char", "random"]
 
 # Control characters would break the one-line-per-block rendering: show them escaped,
@@ -272,7 +277,10 @@ class _Report:
     """Renders events: JSON lines, or one compact line per block and per call.
 
     Deltas are written as they come, so a block's line grows while the stream is live;
-    control characters in them are escaped to keep each block on its line.
+    control characters in them are escaped to keep each block on its line.  A block
+    of whitespace only (the newlines between ``tags`` tags) says nothing to a reader:
+    the readable output waits for a block's first other character before it shows the
+    block, and drops it if none comes.  JSON lines keep every event.
     """
 
     def __init__(self, label: str, out: IO[str], err: IO[str], *, jsonl: bool) -> None:
@@ -285,6 +293,11 @@ class _Report:
         """The prefix of the block line being written, or None at a line start."""
         self.resume: str | None = None
         """The prefix to write again when an error cut the open block line."""
+        self.pending: str | None = None
+        """The prefix of a block not shown yet: nothing but whitespace so far."""
+        self.blank: list[str] = []
+        """That block's whitespace so far (at most ``BLANK_HELD`` characters)."""
+        self.blank_size = 0
 
     def show(self, events: list[ev.Event]) -> None:
         """Write one batch of events."""
@@ -319,17 +332,16 @@ class _Report:
     def _render(self, event: ev.Event) -> None:
         match event:
             case ev.ReasoningStart():
-                self._start("reasoning: ")
+                self._begin("reasoning: ")
             case ev.TextStart():
-                self._start("text: ")
+                self._begin("text: ")
             case ev.ReasoningDelta(text=text) | ev.TextDelta(text=text):
-                if self.open_line is None and self.resume is not None:
-                    self._start(self.resume)
-                self.out.write(text.translate(_ESCAPES))
+                self._delta(text)
             case ev.ReasoningEnd() | ev.TextEnd():
                 if self.open_line is not None:
                     self.out.write("\n")
-                self.open_line = self.resume = None
+                self.open_line = self.resume = self.pending = None  # blank: never shown
+                self.blank.clear()
             case ev.ToolCall():
                 self._line(_describe_call(event))
             case ev.Finish(reason=reason, usage=usage):
@@ -338,6 +350,31 @@ class _Report:
                 pass  # the complete call is shown once, by its ToolCall event
             case _:
                 self._line(_json(event.to_json()))
+
+    def _begin(self, prefix: str) -> None:
+        """A block opens: shown at its first character that is not whitespace."""
+        if self.open_line is not None:
+            self.out.write("\n")
+            self.open_line = None
+        self.resume = None
+        self.pending = prefix
+        self.blank.clear()
+        self.blank_size = 0
+
+    def _delta(self, text: str) -> None:
+        prefix = self.pending
+        if prefix is not None:
+            if (not text or text.isspace()) and self.blank_size + len(text) <= BLANK_HELD:
+                self.blank.append(text)
+                self.blank_size += len(text)
+                return
+            self.pending = None
+            self._start(prefix)
+            text = "".join(self.blank) + text
+            self.blank.clear()
+        elif self.open_line is None and self.resume is not None:
+            self._start(self.resume)
+        self.out.write(text.translate(_ESCAPES))
 
     def _start(self, prefix: str) -> None:
         if self.open_line is not None:

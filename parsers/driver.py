@@ -15,6 +15,12 @@ looks up the LALR parser's current state (``LexState``, precomputed per state by
   delimiter (held back: the only text ever kept), or it is content too and the
   search goes on from the next character.
 
+At ``close()`` the held text can no longer become its delimiter.  Where text,
+reasoning, or layout that may end the input may stand, it is that content (a marker's
+fragment at the end of a message is text); anywhere else the input ended inside the
+delimiter: ``truncated`` at its first character, after the events of everything
+before it (``_cut_short``), never ``unexpected_text``.
+
 Content reaches the LALR parser as one summary token per run, never as text, and
 the token goes in before the run is lexed, so where a run ends is decided in the
 state it leads to whatever the chunking.  The parser's own tree building is switched
@@ -191,6 +197,11 @@ class StreamParser:
         self._recovering = False
         self._failed: ParseError | None = None
         self._closed = False
+        self._at_end = False
+        """``close()`` is lexing what was held back: the input has ended (an invalid
+        byte also flushes the hold-back, but more input follows it)."""
+        self._cut = False
+        """The input ended inside a delimiter, already reported as ``truncated``."""
         self._decoder: Utf8Decoder | None = None
         if generation_prompt:
             self._prime(generation_prompt)
@@ -369,6 +380,7 @@ class StreamParser:
         out: list[Event] = []
         if self._decoder is not None:
             self._feed_bytes(b"", out, True)
+        self._at_end = True
         self._guard(out, True)
         self._guard_end(out)
         return out
@@ -512,6 +524,10 @@ class StreamParser:
                 i = p
             if verdict is None or verdict == "hold":
                 break
+            if verdict == "cut":
+                self._cut_short(ls, buf[p:], out)
+                i = n
+                break
             if verdict == "limit":
                 self._error(
                     out,
@@ -529,7 +545,8 @@ class StreamParser:
     def _candidate(
         self, ls: LexState, buf: str, p: int, n: int, final: bool
     ) -> tuple[Delimiter, int] | str | None:
-        """At a possible delimiter start: (delimiter, end), "hold", "limit" or None."""
+        """At a possible delimiter start: (delimiter, end), "hold", "limit", "cut" (the
+        input ended inside a delimiter where it cannot be content) or None."""
         limit = p + self.max_holdback
         best: tuple[Delimiter, int] | None = None
         for d in ls.delimiters + ls.strays:
@@ -549,9 +566,36 @@ class StreamParser:
             return None
         if window > limit:
             return "limit"
-        if window == n and not final:
-            return "hold"
+        if window == n:
+            if not final:
+                return "hold"
+            # The input ended inside a delimiter.  A prefix of strays only is an error
+            # whatever would have followed, so it stays what the lexer makes of it.
+            if (
+                self._at_end
+                and not self._may_be_content(ls, buf, p, n)
+                and any(d.prefix(buf, p, n) for d in ls.delimiters)
+            ):
+                return "cut"
         return None
+
+    @staticmethod
+    def _may_be_content(ls: LexState, buf: str, p: int, n: int) -> bool:
+        """Whether a delimiter's prefix left at the end of the input is content here.
+
+        Text and reasoning that admit it keep it (a marker's fragment at the end of a
+        message is text; reasoning cut short is reasoning), and so does layout that
+        admits it where the input may end (whitespace after a call that could have
+        begun a separator).  Anywhere else only a delimiter could stand there (layout
+        in an unfinished block, captures of a call's name, key or value that the cut
+        leaves unfinished anyway): the input ended inside the delimiter."""
+        spec = ls.content_spec
+        if spec is None or spec.kind not in ("text", "reasoning", "layout"):
+            return False
+        if spec.kind == "layout" and not ls.accepts_end:
+            return False
+        ok = ls.layout_ok
+        return ok is None or ok(buf, p, n) is not None
 
     def _may_grow(self, ls: LexState, buf: str, p: int, n: int) -> bool:
         """Whether the text from ``p`` to the buffer's end could still become a longer
@@ -566,6 +610,27 @@ class StreamParser:
                 if m.end() != n and not d.lookahead:
                     return True
         return False
+
+    def _cut_short(self, ls: LexState, tail: str, out: list[Event]) -> None:
+        """The input ended inside a delimiter (``tail``, a proper prefix of one) where
+        it cannot be content: ``truncated`` at the delimiter's start, after the events
+        of everything before it (the open run ends as at the end of the input); no
+        finish follows."""
+        if self._held_spec.strip_at_end:
+            self._held_ws = ""
+        self._end_run(None, out)
+        self._cut = True
+        names = [d.name for d in ls.delimiters if d.prefix(tail)]
+        shown = tail if len(tail) <= 40 else tail[:40] + "..."
+        expected = ", ".join(self._g.describe(t) for t in sorted(names))
+        self._error(
+            out,
+            ErrorCode.TRUNCATED,
+            f"the input ended inside a delimiter {shown!r} (expected {expected})",
+            self._pos.offset,
+            tail,
+        )
+        self._pos.advance(tail)
 
     # -- content, delimiters, blocks -------------------------------------------------
 
@@ -1140,6 +1205,8 @@ class StreamParser:
         return "tool_calls" if self._completed and not self._text_after_call else "stop"
 
     def _end(self, out: list[Event]) -> None:
+        if self._cut:
+            return  # reported where the cut delimiter starts
         isl = self._island
         if isl is not None:
             if isl.scanner.finish():

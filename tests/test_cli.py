@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from toolwire import cli
 from toolwire.cli import main
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -145,6 +146,77 @@ def test_split_gives_same_events(
     assert pieces[2] == whole[2]
     if split[0] == "char":  # one byte at a time: many more deltas, same content
         assert len(events(pieces[1])) > len(events(whole[1]))
+
+
+# Tags separated by newlines, as models write them: the newlines outside the tags are
+# text blocks of their own (``tags`` keeps text verbatim), whitespace only.
+SPACED = (
+    "<analysis>Look it up.</analysis>\n"
+    '<tool_call>{"name": "ping", "arguments": {}}</tool_call>\n\n'
+    "<analysis> \n</analysis>\n"
+    "<final_answer>\n  Done.</final_answer>\n"
+)
+
+
+def validate_stdin(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, data: str, *argv: str
+) -> tuple[int, str, str]:
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data.encode("utf-8"))))
+    return run(capsys, "validate", *argv, "-")
+
+
+def test_readable_output_skips_whitespace_only_blocks(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The readable lines show blocks that say something; a block that does is shown
+    whole, its leading whitespace included."""
+    status, out, err = validate_stdin(capsys, monkeypatch, SPACED)
+    assert (status, err) == (0, "")
+    assert out.splitlines() == [
+        "reasoning: Look it up.",
+        "tool_call #0 ping({}) [33:77]",
+        "text: \\n  Done.",
+        "finish: stop",
+    ]
+
+
+def test_jsonl_keeps_whitespace_only_blocks(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    status, out, _ = validate_stdin(capsys, monkeypatch, SPACED, "--jsonl")
+    assert status == 0
+    blocks = [e["text"] for e in coalesce(events(out)) if e["type"].endswith("_delta")]
+    assert blocks.count("\n") == 3 and "\n\n" in blocks and " \n" in blocks
+
+
+@pytest.mark.parametrize("split", [["char"], ["random", "--seed", "3"]], ids=" ".join)
+def test_readable_output_is_the_same_whatever_the_split(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, split: list[str]
+) -> None:
+    """Whether a block is shown cannot depend on how its text arrived."""
+    whole = validate_stdin(capsys, monkeypatch, SPACED)
+    assert validate_stdin(capsys, monkeypatch, SPACED, "--split", *split) == whole
+
+
+def test_a_long_blank_block_is_shown_past_the_bound(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whitespace is kept back only up to ``BLANK_HELD`` characters (bounded memory):
+    a longer blank block is shown, whole."""
+    monkeypatch.setattr(cli, "BLANK_HELD", 4)
+    _, out, _ = validate_stdin(capsys, monkeypatch, "<final_answer>   \n\n</final_answer>")
+    assert out.splitlines() == ["text:    \\n\\n", "finish: stop"]
+    _, out, _ = validate_stdin(capsys, monkeypatch, "<final_answer>  \n</final_answer>")
+    assert out.splitlines() == ["finish: stop"]
+
+
+def test_an_error_inside_a_blank_block_shows_no_empty_line(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    status, out, err = validate_stdin(capsys, monkeypatch, "\n\n</analysis>\n")
+    assert status == 1
+    assert "unexpected_tag" in err
+    assert out.splitlines() == ["finish: stop"]
 
 
 def test_stdin_dash_in_process(

@@ -422,17 +422,18 @@ def test_tool_call_comes_with_the_last_character_of_the_invoke_closer(fmt: str) 
 @pytest.mark.parametrize("cut", ["param", "value", "invoke", "tag"])
 def test_truncation_inside_the_second_invoke_keeps_the_first(cut: str) -> None:
     """A cut call is an error at close(), never a call.  A cut inside a tag between
-    values leaves a tag fragment where only whitespace may stand: ``unexpected_text``
-    at the fragment; anywhere else ``truncated`` at the end of the input."""
+    values leaves a tag fragment where only whitespace or a tag may stand: the input
+    ended inside the tag, ``truncated`` at its start (the core's rule for a cut
+    delimiter); anywhere else ``truncated`` at the end of the input."""
     second = S32.invoke("fetch_row", [S32.param("note", "abc", True)])
     src = S32.block_of([S32.invoke("ping", []), second])
     param = src.index('<｜DSML｜parameter name="note"')
     closer = src.index("</｜DSML｜invoke>", src.index("abc"))
     stop, expected = {
-        "param": (param + 12, ("unexpected_text", param)),
+        "param": (param + 12, ("truncated", param)),
         "value": (src.index("abc") + 2, ("truncated", src.index("abc") + 2)),
         "invoke": (closer - 1, ("truncated", closer - 1)),
-        "tag": (closer + 5, ("unexpected_text", closer)),
+        "tag": (closer + 5, ("truncated", closer)),
     }[cut]
     events = check_chunkings(V32, src[:stop])
     assert [c.name for c in calls(events)] == ["ping"]

@@ -464,12 +464,14 @@ def test_input_may_end_after_the_envelope(tail: str) -> None:
 
 @pytest.mark.parametrize("cut", range(_BODY_END + 2, len(CUT_CALL)))
 def test_cut_inside_the_closing_tag(cut: int) -> None:
-    """The call stays; the held fragment of ``</tool_call>`` is text where only
-    whitespace or the closer may stand (the core's rule for a cut delimiter)."""
+    """The call stays; the input ended inside ``</tool_call>`` where only whitespace
+    or the closer may stand: ``truncated`` at the fragment's start (the core's rule
+    for a cut delimiter), never text."""
     src = CUT_CALL[:cut]
     events = check(src)
     assert len(typed(events, "tool_call")) == 1
-    assert errors(events) == [("unexpected_text", _BODY_END + 1)]
+    assert errors(events) == [("truncated", _BODY_END + 1)]
+    assert summary(events)["content"] == ""
 
 
 def test_calls_before_a_cut_one_stay() -> None:

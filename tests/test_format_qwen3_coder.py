@@ -409,12 +409,12 @@ def test_tool_call_comes_from_the_feed_with_the_last_character_of_function_close
         ("<tool_call>\n<function=run_cmd>\n<parameter=cmd>\n", "truncated"),
         ("<tool_call>\n<function=run_cmd>\n", "truncated"),
         ("<tool_call>\n", "truncated"),
-        # A tag cut short where only tags may follow: the core reports the held text
-        # as unexpected text (not specific to this format).
-        ("<tool_call>\n<function=run_c", "unexpected_text"),
+        # A tag cut short where only tags may follow: the input ended inside it (the
+        # core's rule for a cut delimiter, not specific to this format).
+        ("<tool_call>\n<function=run_c", "truncated"),
         (
             "<tool_call>\n<function=run_cmd>\n<parameter=cmd>\nrm\n</parameter>\n<parameter=ti",
-            "unexpected_text",
+            "truncated",
         ),
     ],
 )
@@ -426,6 +426,35 @@ def test_truncated_call_is_an_error_never_a_call(cut: str, code: str) -> None:
     with pytest.raises(ParseError) as info:
         run(FORMAT, ["Deleting.\n" + cut], tools=TOOLS, strict=True)
     assert info.value.code == code
+
+
+@pytest.mark.parametrize(
+    ("cut", "tail"),
+    [
+        ("<tool_call>\n<function=run_c", "<function=run_c"),
+        (
+            "<tool_call>\n<function=run_cmd>\n<parameter=cmd>\nrm\n</parameter>\n<parameter=ti",
+            "<parameter=ti",
+        ),
+        ("<tool_call>\n<function=run_cmd>\n<parameter=cmd>\nrm\n</param", "\n</param"),
+        # ``</parameter>`` closes a value only before the next tag (its look-ahead): a
+        # cut inside that tag leaves the closer undecided, so the cut starts at it.
+        (
+            "<tool_call>\n<function=run_cmd>\n<parameter=cmd>\nrm\n</parameter>\n</func",
+            "\n</parameter>\n</func",
+        ),
+    ],
+)
+def test_a_cut_tag_is_truncated_where_it_starts(cut: str, tail: str) -> None:
+    """The ``truncated`` error of a tag cut by the end of the output points at the
+    tag's first character, whatever the chunking, in strict mode too."""
+    src = "Deleting.\n" + cut
+    events = check_chunkings(src, tools=TOOLS)
+    (err,) = [e for e in events if e.type == "error"]
+    assert (err.code, src[err.offset :]) == ("truncated", tail)
+    with pytest.raises(ParseError) as info:
+        run(FORMAT, [src], tools=TOOLS, strict=True)
+    assert (info.value.code, info.value.offset) == ("truncated", err.offset)
 
 
 def test_unknown_tool_is_an_error_and_other_calls_survive() -> None:
