@@ -81,10 +81,12 @@ class IncrementalDetokenizer:
             return ""
         text = self._decode(self._ids)
         if text.endswith(_REPLACEMENT):
-            if self._stalled_at is None:
+            stable = text.rstrip(_REPLACEMENT)
+            if self._stalled_at is None or self._new(stable):
+                # Waiting starts (again) now: only later ids count against the limit.
                 self._stalled_at = len(self._ids)
             if len(self._ids) - self._stalled_at < self.max_pending:
-                return self._partial(text.rstrip(_REPLACEMENT))
+                return self._partial(stable)
         return self._advance(text)
 
     def close(self) -> str:

@@ -169,3 +169,14 @@ def test_each_character_comes_with_the_id_that_completes_it(
         complete = text.encode()[:end].decode("utf-8", "ignore")
         assert out == complete
     assert out + detok.close() == text
+
+
+def test_waiting_restarts_when_characters_come_out() -> None:
+    # One batch completes a character and ends inside the next: the ids before the
+    # new incomplete character do not count against max_pending.
+    text = "\x80𐀀𐀀"
+    data = text.encode()
+    tok = ByteTokenizer([data[i : i + 1] for i in range(len(data))])
+    detok = IncrementalDetokenizer(tok.decode)
+    out = [detok.feed([0]), detok.feed(list(range(1, 9))), detok.feed([9])]
+    assert out == ["", "\x80𐀀", "𐀀"]
