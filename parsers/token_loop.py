@@ -71,7 +71,7 @@ from .loop import (
     _Session,
 )
 from .renderers import ToolResult
-from .token_parser import SpecialMarks, TokenAnchors
+from .token_parser import SpecialMarks, token_anchors
 from .tokenizer import Tokenizer, as_tokenizer
 
 __all__ = [
@@ -320,7 +320,7 @@ class TokenSession:
         self._tail: list[Pair] = []
         self._dropped = 0
         self._stop_reason: str | None = None
-        self._anchors = TokenAnchors(self.text.grammar, self.tokenizer)
+        self._anchors = token_anchors(self.text.grammar, tokenizer)
         """Which delimiters hold special-token text (see ``token_parser``)."""
         self._marks: SpecialMarks | None = None
 

@@ -44,7 +44,7 @@ as it would in a text stream).
 from __future__ import annotations
 
 import re
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from re import _constants as _sre_constants  # the stdlib's regex parser (3.11+)
@@ -60,7 +60,7 @@ from .grammar import CompiledGrammar
 from .islands import Island
 from .tokenizer import Tokenizer, as_tokenizer
 
-__all__ = ["SpecialMarks", "TokenAnchors", "TokenStreamParser"]
+__all__ = ["SpecialMarks", "TokenAnchors", "TokenStreamParser", "token_anchors"]
 
 _C = _sre_constants
 _REPEATS = (_C.MAX_REPEAT, _C.MIN_REPEAT, getattr(_C, "POSSESSIVE_REPEAT", None))
@@ -169,8 +169,8 @@ class _AnchorBuilder:
 class TokenAnchors:
     """Which delimiters of a format hold special-token text, for one tokenizer.
 
-    Built once per format and tokenizer (the token loop builds it once per rollout);
-    every parser of that pair shares it."""
+    Built once per format and tokenizer (``token_anchors`` caches it); every parser
+    of that pair shares it."""
 
     __slots__ = ("delimiters", "ids", "longest", "quote")
 
@@ -194,6 +194,27 @@ class TokenAnchors:
         self.ids: dict[int, str] = {i: t for i, t in found.items() if t in texts}
         """Special id -> its text, for the ids whose text is an anchor."""
         self.longest = max((len(t) for t in texts), default=0)
+
+
+_ANCHORS: OrderedDict[tuple[str, int], tuple[Any, TokenAnchors]] = OrderedDict()
+_ANCHORS_KEPT = 16
+
+
+def token_anchors(grammar: CompiledGrammar, tokenizer: Any) -> TokenAnchors:
+    """``TokenAnchors`` of a format for a tokenizer, cached for the last few pairs
+    (building them encodes every delimiter: ~1 ms, a parser costs microseconds).
+    The cache holds the tokenizer object; special tokens added to it later are not
+    seen, as ``as_tokenizer``'s adapters do not see them either."""
+    key = (grammar.spec.name, id(tokenizer))
+    hit = _ANCHORS.get(key)
+    if hit is not None and hit[0] is tokenizer:
+        _ANCHORS.move_to_end(key)
+        return hit[1]
+    anchors = TokenAnchors(grammar, tokenizer)
+    _ANCHORS[key] = (tokenizer, anchors)
+    while len(_ANCHORS) > _ANCHORS_KEPT:
+        _ANCHORS.popitem(last=False)
+    return anchors
 
 
 def _anchor(d: Delimiter, tok: Tokenizer, found: dict[int, str]) -> _Anchored | None:
@@ -267,11 +288,13 @@ class SpecialMarks:
     def prune(self) -> None:
         """Forget offsets the lexer can no longer look at: before the held-back
         text, less one marker's length (an island matching one across chunks)."""
+        order, trusted = self._order, self._trusted
+        if not order and len(trusted) < 2:
+            return
         low = self.received - len(self._parser._buf) - self.anchors.longest
-        order, starts = self._order, self._starts
+        starts = self._starts
         while order and order[0] < low:
             del starts[order.popleft()]
-        trusted = self._trusted
         while len(trusted) > 1 and trusted[0][1] <= low:
             trusted.popleft()
 
@@ -352,7 +375,7 @@ class TokenStreamParser(StreamParser):
     ) -> None:
         super().__init__(grammar, **options)
         self.tokenizer: Tokenizer = as_tokenizer(tokenizer)
-        self.anchors = anchors if anchors is not None else TokenAnchors(grammar, self.tokenizer)
+        self.anchors = anchors if anchors is not None else token_anchors(grammar, tokenizer)
         self._marks = SpecialMarks(self, self.anchors)
         self._detok = IncrementalDetokenizer(self.tokenizer.decode, max_pending=max_pending)
         self._decoded = 0
@@ -364,9 +387,20 @@ class TokenStreamParser(StreamParser):
     def feed_ids(self, ids: int | Iterable[int]) -> list[Event]:
         """Events for these ids (usually one, or a group that arrived together)."""
         self._parse_decoded = True
-        self._install()
-        text = self._decode(ids, self._marks.received)
-        self._decoded = self._marks.received + len(text)
+        if self._gate is None:
+            self._install()
+        marks = self._marks
+        start = marks.received
+        if type(ids) is int:  # one id: the common case, inlined
+            text = self._detok.feed(ids)
+            if not text:
+                return []
+            special = self.anchors.ids.get(ids)
+            if special is not None and text.endswith(special):
+                marks.mark(start + len(text) - len(special), special)
+        else:
+            text = self._decode(ids, start)
+        self._decoded = start + len(text)
         return self._feed_marked(text)
 
     def feed(self, chunk: str | bytes, ids: int | Iterable[int] | None = None) -> list[Event]:
@@ -411,10 +445,12 @@ class TokenStreamParser(StreamParser):
             self._decoded = self._marks.received
 
     def _feed_marked(self, text: str) -> list[Event]:
+        if not text:
+            return []
         marks = self._marks
         marks.prune()
         marks.received += len(text)
-        return super().feed(text) if text else []
+        return StreamParser.feed(self, text)
 
     def _decode(self, ids: int | Iterable[int], offset: int) -> str:
         """Decode ids one by one (each character comes with the id that completes
@@ -422,11 +458,11 @@ class TokenStreamParser(StreamParser):
         begins on the input's scale."""
         detok = self._detok
         anchor_ids = self.anchors.ids
-        if isinstance(ids, int):
-            ids = (ids,)
+        group: Iterable[Any] = ids if isinstance(ids, Iterable) else (ids,)  # numpy ints too
         pieces: list[str] = []
         at = offset
-        for token in ids:
+        for item in group:
+            token = int(item)
             piece = detok.feed(token)
             if piece:
                 pieces.append(piece)

@@ -186,7 +186,7 @@ def cut_points(draw: st.DrawFn, text: str) -> list[int]:
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
-@settings(max_examples=12, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(data=st.data())
 def test_argument_with_markers_round_trips(fmt: str, data: st.DataObject) -> None:
     tok = bpe_tokenizer(fmt)
@@ -223,10 +223,11 @@ def test_argument_with_markers_round_trips(fmt: str, data: st.DataObject) -> Non
     expected = coalesce(toolwire.parse(text, fmt, **options(fmt)))
     natural, _, _ = feed_groups(fmt, sampled_ids(tok, text, cuts[1]), sizes)
     assert coalesce(natural) == expected
-    chunks = data.draw(chunkings(text), label="text chunks")
-    p = token_parser(fmt)
-    as_text = [e for chunk in chunks for e in p.feed(chunk)] + p.close()
-    assert coalesce(as_text) == expected
+    for whole in (text, text.encode()):
+        chunks = data.draw(chunkings(whole), label="text chunks")
+        p = token_parser(fmt)
+        as_text = [e for chunk in chunks for e in p.feed(chunk)] + p.close()
+        assert coalesce(as_text) == expected
 
     # An engine's text deltas with their ids (vLLM), even one delta late, say the
     # same; and a cut stream fails strictly where it fails leniently.
@@ -254,7 +255,7 @@ def engine_deltas(fmt: str, ids: list[int], groups: list[list[int]], lag: bool) 
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
-@settings(max_examples=6, deadline=None)
+@settings(max_examples=10, deadline=None)
 @given(data=st.data())
 def test_answer_with_markers_is_text(fmt: str, data: st.DataObject) -> None:
     tok = bpe_tokenizer(fmt)
@@ -317,9 +318,6 @@ def test_qwen3_coder_value_mentioning_tool_call_closer() -> None:
     ids = sampled_ids(tok, before) + ordinary_ids(tok, fmt, encoded) + sampled_ids(tok, after)
     events, _, _ = feed_groups(fmt, ids, [2] * len(ids))
     assert [e.arguments for e in events if isinstance(e, ToolCall)] == [{"text": value}]
-    text = tok.decode(ids, skip_special_tokens=False)
-    as_text = toolwire.parse(text, fmt, tools=TOOLS)
-    assert [e.arguments for e in as_text if isinstance(e, ToolCall)] != [{"text": value}]
 
 
 def test_gemma4_string_holding_the_string_marker() -> None:
