@@ -1,13 +1,15 @@
 """toolwire: incremental, chunk-invariant parsing of LLM tool-calling output streams.
 
 ``toolwire.parser(format)`` returns a sans-IO push parser: ``feed(chunk)`` and
-``close()`` return typed events (see ``toolwire.events``).
+``close()`` return typed events (see ``toolwire.events``).  With ``tokenizer=`` it
+also takes token ids (``feed_ids``, ``feed(text, ids=)``), and a marker counts only
+where a special-token id wrote it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, overload
 
 from . import adapters, providers
 from .detokenize import IncrementalDetokenizer, adetokenize, detokenize
@@ -59,6 +61,7 @@ from .token_loop import (
     iter_token_tool_loop,
     run_token_tool_loop,
 )
+from .token_parser import TokenStreamParser
 from .tokenizer import Tokenizer, as_tokenizer
 
 __all__ = [
@@ -94,6 +97,7 @@ __all__ = [
     "TextStart",
     "TokenLoopEnd",
     "TokenSession",
+    "TokenStreamParser",
     "TokenTurn",
     "Tokenizer",
     "ToolCall",
@@ -140,6 +144,44 @@ def formats() -> list[str]:
     return format_names()
 
 
+@overload
+def parser(
+    format: str,
+    *,
+    tools: Sequence[Mapping[str, Any]] | None = ...,
+    generation_prompt: str | None = ...,
+    strict: bool = ...,
+    max_depth: int = ...,
+    max_argument_size: int = ...,
+    max_holdback: int = ...,
+    max_line_size: int = ...,
+    max_event_size: int = ...,
+    max_calls: int = ...,
+    max_buffered: int = ...,
+    message: bool | None = ...,
+    tokenizer: None = ...,
+) -> Parser: ...
+
+
+@overload
+def parser(
+    format: str,
+    *,
+    tools: Sequence[Mapping[str, Any]] | None = ...,
+    generation_prompt: str | None = ...,
+    strict: bool = ...,
+    max_depth: int = ...,
+    max_argument_size: int = ...,
+    max_holdback: int = ...,
+    max_line_size: int = ...,
+    max_event_size: int = ...,
+    max_calls: int = ...,
+    max_buffered: int = ...,
+    message: bool | None = ...,
+    tokenizer: Any,
+) -> TokenStreamParser: ...
+
+
 def parser(
     format: str,
     *,
@@ -154,6 +196,7 @@ def parser(
     max_calls: int = DEFAULT_MAX_CALLS,
     max_buffered: int = DEFAULT_MAX_BUFFERED,
     message: bool | None = None,
+    tokenizer: Any = None,
 ) -> Parser:
     """A new push parser for ``format``.
 
@@ -168,6 +211,11 @@ def parser(
     snapshot (on by default for provider formats, where ``message=False`` turns it
     off so that memory no longer grows with the stream; off by default for text
     formats, where it keeps the whole output and turns off the fast paths).
+    ``tokenizer``: a ``toolwire.Tokenizer`` or anything ``toolwire.as_tokenizer``
+    takes; the parser (a ``TokenStreamParser``) then also takes token ids
+    (``feed_ids(ids)``, ``feed(text, ids=ids)``) and treats a marker as a delimiter
+    only where a special-token id wrote it (text markers written with ordinary ids
+    are text, reasoning or argument data).  Text formats only.
 
     Provider formats (``openai-chat``, ``anthropic``...) read the raw HTTP body (SSE
     or NDJSON bytes; offsets count bytes) and take two more limits, in bytes: the
@@ -177,6 +225,8 @@ def parser(
     if is_provider(format):
         if generation_prompt:
             raise ValueError(f"generation_prompt does not apply to provider format {format!r}")
+        if tokenizer is not None:
+            raise ValueError(f"tokenizer does not apply to provider format {format!r}")
         return providers.PROVIDERS[format](
             strict=strict,
             max_depth=max_depth,
@@ -186,6 +236,20 @@ def parser(
             max_calls=max_calls,
             max_buffered=max_buffered,
             message=message is not False,
+        )
+    if tokenizer is not None:
+        return TokenStreamParser(
+            compiled(format),
+            tokenizer,
+            strict=strict,
+            tools=tools,
+            generation_prompt=generation_prompt,
+            max_depth=max_depth,
+            max_argument_size=max_argument_size,
+            max_holdback=max_holdback,
+            max_calls=max_calls,
+            max_buffered=max_buffered,
+            message=bool(message),
         )
     return StreamParser(
         compiled(format),

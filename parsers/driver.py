@@ -41,6 +41,13 @@ Positions come from one ``LineCounter`` fed the consumed text in order.  Island 
 is counted when the island ends (the island keeps it anyway), which keeps the
 per-chunk cost of a streaming argument to a few attribute operations.
 
+Token ids (``token_parser.py``) reach the lexer through one hook, a
+``DelimiterGate``: where a delimiter's text holds a special token's text, a match
+(or a prefix worth holding back) counts only if that token's id wrote the text
+there; islands whose closers are special tokens are told where they open.  The gate
+is consulted only at a possible delimiter start; without one (text input) nothing
+changes.
+
 Errors (lenient mode) become ``Error`` events; the driver then skips to the format's
 next resynchronisation delimiter and restarts the LALR parser there (or, inside a
 list, past the broken element).  In strict mode
@@ -51,7 +58,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from lark import Token
 from lark.exceptions import UnexpectedInput
@@ -91,7 +98,7 @@ from .positions import LineCounter
 from .schema_typing import ToolSchemas
 from .skipping import BodySkipper
 
-__all__ = ["DEFAULT_MAX_HOLDBACK", "StreamParser"]
+__all__ = ["DEFAULT_MAX_HOLDBACK", "DelimiterGate", "StreamParser"]
 
 _ESCAPED_CHARS = frozenset('"\\/bfnrt')
 """Characters after a backslash that the hot path completes (not ``u``: a ``\\u``
@@ -109,6 +116,22 @@ whose attribute could otherwise grow without end."""
 
 _CALL_KEYS = frozenset(("name", "arguments", "parameters"))
 """Top-level keys that make an envelope body a call (``islands.py``)."""
+
+
+class DelimiterGate(Protocol):
+    """The one hook of token-aware parsing (``token_parser.py``): which delimiter
+    matches count, given where special-token ids put their text.  Without a gate
+    every match counts (text carries no token information)."""
+
+    def allows(self, d: Delimiter, buf: str, p: int, n: int) -> bool:
+        """Whether ``d`` may match (or, for a prefix, still become a match) at
+        ``buf[p]``; ``buf[:n]`` ends with the last character received."""
+        ...
+
+    def island_opened(self, island: Island, offset: int) -> None:
+        """An island starts at character ``offset`` of the stream (sub-parsers whose
+        closers are special tokens take the same rule)."""
+        ...
 
 
 def _shows_call_keys(isl: Island) -> bool:
@@ -203,6 +226,9 @@ class StreamParser:
         self._cut = False
         """The input ended inside a delimiter, already reported as ``truncated``."""
         self._decoder: Utf8Decoder | None = None
+        self._gate: DelimiterGate | None = None
+        """Set by a token-aware front end after priming (the prompt is text: its
+        markers all count)."""
         if generation_prompt:
             self._prime(generation_prompt)
 
@@ -549,9 +575,14 @@ class StreamParser:
         input ended inside a delimiter where it cannot be content) or None."""
         limit = p + self.max_holdback
         best: tuple[Delimiter, int] | None = None
+        gate = self._gate
         for d in ls.delimiters + ls.strays:
             m = d.match(buf, p, limit)
-            if m is not None and (best is None or m.end() > best[1]):
+            if (
+                m is not None
+                and (best is None or m.end() > best[1])
+                and (gate is None or gate.allows(d, buf, p, n))
+            ):
                 best = (d, m.end())
         if best is not None:
             # A longer delimiter (or a longer match of an open-ended one) may still
@@ -561,7 +592,10 @@ class StreamParser:
                 return "hold"
             return best
         window = min(n, limit + 1)
-        viable = any(d.prefix(buf, p, window) for d in ls.delimiters + ls.strays)
+        viable = any(
+            d.prefix(buf, p, window) and (gate is None or gate.allows(d, buf, p, n))
+            for d in ls.delimiters + ls.strays
+        )
         if not viable:
             return None
         if window > limit:
@@ -600,8 +634,9 @@ class StreamParser:
     def _may_grow(self, ls: LexState, buf: str, p: int, n: int) -> bool:
         """Whether the text from ``p`` to the buffer's end could still become a longer
         delimiter match than what is there now."""
+        gate = self._gate
         for d in ls.delimiters + ls.strays:
-            if d.prefix(buf, p, n):
+            if d.prefix(buf, p, n) and (gate is None or gate.allows(d, buf, p, n)):
                 m = d.match(buf, p)
                 if m is None:
                     return True
@@ -979,6 +1014,8 @@ class StreamParser:
         )
         self._island_term = term
         self._island_offset = self._pos.offset
+        if self._gate is not None:
+            self._gate.island_opened(self._island, self._island_offset)
         self._run = False
         self._speculative = term in self._g.spec.speculative_islands
         if self._speculative:
@@ -1172,6 +1209,7 @@ class StreamParser:
         """Skip to the next resync delimiter; returns where lexing goes on."""
         g = self._g
         find = g.resync_find
+        gate = self._gate
         j = i
         while find is not None:
             m = find(buf, j)
@@ -1180,7 +1218,7 @@ class StreamParser:
             p = m.start()
             for d in g.resync_delimiters:
                 mm = d.match(buf, p, p + self.max_holdback)
-                if mm is not None:
+                if mm is not None and (gate is None or gate.allows(d, buf, p, n)):
                     self._consume(buf, i, p)
                     self._reset()
                     if d.name in g.spec.resync_before:
@@ -1190,7 +1228,10 @@ class StreamParser:
                     return end
             if (
                 not final
-                and any(d.prefix(buf, p, n) for d in g.resync_delimiters)
+                and any(
+                    d.prefix(buf, p, n) and (gate is None or gate.allows(d, buf, p, n))
+                    for d in g.resync_delimiters
+                )
                 and n - p <= self.max_holdback
             ):
                 self._consume(buf, i, p)

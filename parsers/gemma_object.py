@@ -34,8 +34,11 @@ The language (everything else is ``invalid_arguments``)
   ``escape_keys`` form).  A key is never empty unless quoted.  A repeated key keeps
   the last value, as the JSON engine does.
 * Strings are delimited by ``<|"|>`` on both sides and are raw: newlines, quotes,
-  backslashes, ``,``, ``}``, marker text are data; there is no escape, so a string
-  cannot contain ``<|"|>`` itself.
+  backslashes, ``,``, ``}``, marker text are data; there is no escape, so in text a
+  string cannot contain ``<|"|>`` itself.  Parsed from token ids
+  (``marker_gate``), a ``<|"|>`` written with ordinary ids is string data: only the
+  special token's id closes a string.  An opening ``<|"|>`` is taken either way
+  (where a value starts nothing else could begin with ``<``).
 * Numbers are Python ``str()`` of an int or a float: the JSON number grammar
   (``-8``, ``0.25``, ``2e-07``, ``4e+22``); integers are exact at any length up to
   Python's int-conversion digit limit; a longer one, or a float that overflows
@@ -55,6 +58,7 @@ being a prefix of some valid object, and never depends on the chunking.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .events import Event, ToolCall, ToolCallDelta, ToolCallStart, tool_call_delta
@@ -139,6 +143,7 @@ class GemmaObjectScanner:
         "_num_state",
         "_parts",
         "_word",
+        "marker_gate",
         "max_depth",
         "max_size",
         "pieces",
@@ -175,6 +180,10 @@ class GemmaObjectScanner:
         self._mark = 0
         self._num_state = _N_START
         self._word = ""
+        self.marker_gate: Callable[[int], bool] | None = None
+        """Token-aware parsing (``token_parser.py``): whether the ``<|"|>`` at this
+        offset of ``raw()`` came from the special token's id.  A closing marker
+        that did not is string data; None (text input): every marker counts."""
 
     # -- results ---------------------------------------------------------------
 
@@ -253,6 +262,13 @@ class GemmaObjectScanner:
                 if state == _STRING:
                     j = text.find(QUOTE, i, end)
                     if j >= 0:
+                        gate = self.marker_gate
+                        if gate is not None and not gate(base + j):
+                            # Written with ordinary ids: string data (no border, so
+                            # no marker starts inside it).
+                            parts.append(text[i : j + len(QUOTE)])
+                            i = j + len(QUOTE)
+                            continue
                         if j > i:
                             parts.append(text[i:j])
                         i = j + len(QUOTE)
@@ -385,7 +401,12 @@ class GemmaObjectScanner:
                         m += 1
                         i += 1
                     if m == len(QUOTE):
-                        state = self._end_string()
+                        gate = self.marker_gate
+                        if gate is not None and not gate(base + i - len(QUOTE)):
+                            parts.append(QUOTE)  # ordinary ids: string data
+                            state = _STRING
+                        else:
+                            state = self._end_string()
                     elif i < end:
                         # Not the marker: what matched is data (the marker has no
                         # border, so the current character is scanned afresh).

@@ -18,6 +18,11 @@ past the call (the *overhang*, e.g. ``}\\n``) is sampled text, and the inserted
 continuation (closer + results + header) skips what the overhang already wrote, so
 ``</tool_call>`` never appears twice.
 
+The turn's parser is gated by the special ids (``token_parser.SpecialMarks``): a
+marker counts only where a special id wrote it, so marker text that the model wrote
+with ordinary ids inside an argument (Kimi-K3's encoder writes bodies that way) does
+not cut the call.
+
 Streaming samplers are read id by id and closed at the cut, so any grouping of the
 ids gives the same trajectory.  An atomic sample (Tinker's ``SampledSequence``, or an
 ``(ids, logprobs, stop_reason)`` tuple) holds the ids after the cut too: those that go
@@ -66,6 +71,7 @@ from .loop import (
     _Session,
 )
 from .renderers import ToolResult
+from .token_parser import SpecialMarks, token_anchors
 from .tokenizer import Tokenizer, as_tokenizer
 
 __all__ = [
@@ -314,6 +320,9 @@ class TokenSession:
         self._tail: list[Pair] = []
         self._dropped = 0
         self._stop_reason: str | None = None
+        self._anchors = token_anchors(self.text.grammar, tokenizer)
+        """Which delimiters hold special-token text (see ``token_parser``)."""
+        self._marks: SpecialMarks | None = None
 
     @property
     def stopped(self) -> bool:
@@ -332,6 +341,9 @@ class TokenSession:
     def begin(self) -> TurnStart:
         """Start the next turn; it samples ``self.ids``."""
         start = self.text.begin()
+        assert self.text.parser is not None
+        self._marks = SpecialMarks(self.text.parser, self._anchors)
+        self._marks.install()
         self._ids, self._logprobs, self._ends = [], [], []
         self._detok = IncrementalDetokenizer(self.tokenizer.decode, context=self.ids)
         self._offset = 0
@@ -342,6 +354,13 @@ class TokenSession:
         self.error = None
         self.truncated = False
         return start
+
+    def _parse(self, piece: str, token: int | None = None) -> list[Event]:
+        """Parse the text that ``token`` completed; a special id's text is marked
+        as such, so that the same text from ordinary ids is never a delimiter."""
+        assert self._marks is not None
+        self._marks.arrive(piece, None if token is None else self._anchors.ids.get(token))
+        return self.text.feed(piece)
 
     def _push(self, token: int, logprob: float | None) -> str:
         self._ids.append(token)
@@ -361,7 +380,7 @@ class TokenSession:
                 continue
             piece = self._push(token, logprob)
             if piece:
-                out.extend(self.text.feed(piece))
+                out.extend(self._parse(piece, token))
         return out
 
     def end_of_output(self, stop_reason: str | None = None) -> list[Event]:
@@ -374,7 +393,7 @@ class TokenSession:
         if rest and self._ends:
             self._offset += len(rest)
             self._ends[-1] = self._offset
-            out.extend(self.text.feed(rest))
+            out.extend(self._parse(rest))
             if self.text.stopped:
                 return out
         if stop_reason == "length" and self.text.calls:
@@ -402,7 +421,7 @@ class TokenSession:
         for n, (token, logprob) in enumerate(pairs):
             piece = self._push(token, logprob)
             if piece:
-                out.extend(self.text.feed(piece))
+                out.extend(self._parse(piece, token))
             if self.text.stopped:
                 self._stop_reason = sample.stop_reason
                 self._tail = pairs[n + 1 :]

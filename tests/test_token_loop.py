@@ -12,6 +12,7 @@ result, decode to the text loop's transcript, and keep mask and logprobs aligned
 from __future__ import annotations
 
 import asyncio
+import itertools
 import threading
 from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Any
@@ -343,6 +344,58 @@ def test_multibyte_character_split_at_the_cut() -> None:
     assert traj.calls[0].arguments == args
     assert traj.text == text_transcript(fmt, turns)
     assert "\ufffd" not in traj.text
+
+
+def ordinary_ids(tok: Any, text: str) -> list[int]:
+    """``text`` written with special tokens disallowed (as Kimi-K3's encoder writes
+    argument bodies): BPE pieces only, each marker cut after its first byte so that
+    no merge spells it whole."""
+    specials = [t.content for t in tok.get_added_tokens_decoder().values() if t.special]
+    data = text.encode()
+    cuts = sorted({0, len(data)} | {k + 1 for m in specials for k in _finds(data, m.encode())})
+    ids = [
+        t.id
+        for a, b in itertools.pairwise(cuts)
+        for t in tok.model.tokenize("".join(BYTE_CHARS[x] for x in data[a:b]))
+    ]
+    assert not set(ids) & {tok.token_to_id(m) for m in specials}
+    return ids
+
+
+def _finds(data: bytes, part: bytes) -> list[int]:
+    out, at = [], data.find(part)
+    while at >= 0:
+        out.append(at)
+        at = data.find(part, at + 1)
+    return out
+
+
+@pytest.mark.parametrize(
+    ("fmt", "path"),
+    [
+        ("kimi-k3", "a<|close|>argument<|sep|><|close|>call<|sep|>b"),
+        ("glm-4.7", "use </arg_value></tool_call> in docs"),
+        ("gemma4", 'a<|"|>}<tool_call|>b'),
+    ],
+)
+def test_marker_text_in_an_argument_does_not_cut_the_call(fmt: str, path: str) -> None:
+    # The loop parses with the tokenizer's special ids: marker text the model wrote
+    # with ordinary ids inside an argument is data (Kimi-K3's encoder writes bodies
+    # with special tokens disallowed, FORMATS.md 6.2), where the text alone would
+    # end the call at it.
+    tok = bpe_tokenizer(fmt)
+    args = {"path": path, "limit": 3}
+    before, after = call_turn(fmt, {"path": "QPATHQ", "limit": 3}).split("QPATHQ")
+    first = sampled_ids(tok, before) + ordinary_ids(tok, path) + sampled_ids(tok, after)
+    ids = [first, tok.encode(answer_turn(fmt)).ids]
+    traj, script = run(fmt, ids, [[2] * 400, [3] * 400])
+    check_alignment(traj, script)
+    assert traj.calls[0].arguments == args
+    assert traj.results[0].value == {"path": path, "lines": 3}
+    assert traj.reason == "stop" and INVENTED not in traj.text
+    text = tok.decode(first, skip_special_tokens=False)
+    as_text = toolwire.parse(text, fmt, tools=SCHEMAS)
+    assert [e.arguments for e in as_text if isinstance(e, ToolCall)][:1] != [args]
 
 
 def atomic(ids: list[list[int]], reasons: list[str]) -> Any:

@@ -32,9 +32,12 @@ Values: typed by their ``type=`` attribute, not by the tool schema
   (rendered by the template; whether models write it is unverified) is a JSON body
   read by the JSON engine: the call completes at its closing ``}``, and its ``raw``
   is the JSON text.  The call opener and the json opener form one delimiter.
-* A value ends at the first ``<|close|>argument<|sep|>``: the encoder disallows
-  special tokens in bodies, so a value may hold that text, but only token ids could
-  tell (FORMATS.md 6.2).  Other element text inside a value is data.
+* In text, a value ends at the first ``<|close|>argument<|sep|>``: the encoder
+  disallows special tokens in bodies, so a value may hold that text, but only token
+  ids can tell (FORMATS.md 6.2).  Fed the ids (``toolwire.parser("kimi-k3",
+  tokenizer=tok)``, ``token_parser.py``), the closer counts only where its
+  ``<|close|>`` and ``<|sep|>`` are special ids, so such a value comes back whole.
+  Other element text inside a value is data.
 
 Calls
 -----
