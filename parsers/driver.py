@@ -608,7 +608,10 @@ class StreamParser:
             if (
                 self._at_end
                 and not self._may_be_content(ls, buf, p, n)
-                and any(d.prefix(buf, p, n) for d in ls.delimiters)
+                and any(
+                    d.prefix(buf, p, n) and (gate is None or gate.allows(d, buf, p, n))
+                    for d in ls.delimiters
+                )
             ):
                 return "cut"
         return None
