@@ -143,7 +143,8 @@ def test_call_shapes(src: str) -> None:
         '{"name": "f", "parameters": [1]}',
         '{"name": 3, "parameters": {}}',
         '{"name": "f", "parameters": {}, "id": 1}',
-        '{"name": "f", "parameters": "{}"}',
+        '{"name": "f", "parameters": "[]"}',
+        '{"name": "f", "parameters": "\\"{}\\""}',
         '{"a": }',
         '{"a" 1} broken',
         "{not json at all}",
@@ -324,6 +325,26 @@ def test_non_ascii_arguments_are_kept_as_written() -> None:
     assert done.raw == '{"city": "Zürich 😀", "e": "\\u00fc"}'
 
 
+@pytest.mark.parametrize("head", ["", "Checking. " + TAG], ids=["bare", "tagged"])
+def test_double_encoded_parameters_are_decoded_once(head: str) -> None:
+    """``"parameters": "{\\"city\\": ...}"`` (the object as a JSON string) is a call
+    with the object as its arguments, bare or after ``<|python_tag|>``; ``raw`` and the
+    argument text are the string as written.  A string holding anything else is not a
+    call (an answer when bare, an error after the tag)."""
+    literal = json.dumps(json.dumps({"city": "Paris"}))
+    src = head + '{"name": "get_weather", "parameters": ' + literal + "}"
+    events = check(src)
+    (done,) = typed(events, "tool_call")
+    assert (done.name, done.arguments, done.raw) == ("get_weather", {"city": "Paris"}, literal)
+    assert "".join(d.text for d in typed(events, "tool_call_delta")) == literal
+    assert summary(events)["errors"] == []
+    not_object = head + '{"name": "get_weather", "parameters": "[1]"}'
+    if head:
+        assert errors(check(not_object)) == [("invalid_arguments", not_object.index('"[1]"'))]
+    else:
+        assert summary(check(not_object)) == only_text(not_object)
+
+
 # -- the generation prompt ------------------------------------------------------------------------
 
 
@@ -473,7 +494,7 @@ def test_only_a_call_may_follow_a_semicolon(after: str) -> None:
         ('{"name": "f", "parameters": {"a": }}', "invalid_json", 34),
         ('{"name": "f"}', "invalid_arguments", 0),
         ('{"name": "f", "parameters": [1]}', "invalid_arguments", 28),
-        ('{"name": "f", "parameters": "{\\"a\\": 1}"}', "invalid_arguments", 28),  # not decoded
+        ('{"name": "f", "parameters": "[1]"}', "invalid_arguments", 28),  # not an object
     ],
 )
 def test_malformed_tagged_call_then_parsing_resumes(body: str, code: str, at: int) -> None:
@@ -609,6 +630,16 @@ def bodies(draw: st.DrawFn) -> tuple[str, int, str, str, Any, bool]:
     return text, at, raw, name, args, name_first
 
 
+def holds_object(value: Any) -> bool:
+    """An object, or a string holding one (double-encoded arguments, decoded once)."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return False
+    return isinstance(value, dict)
+
+
 def is_call(value: Any) -> bool:
     if not isinstance(value, dict):
         return False
@@ -619,7 +650,7 @@ def is_call(value: Any) -> bool:
         and isinstance(value["name"], str)
         and len(arg) == 1
         and arg <= {"parameters", "arguments"}
-        and isinstance(value[next(iter(arg))], dict)
+        and holds_object(value[next(iter(arg))])
     )
 
 

@@ -510,12 +510,15 @@ def add_v3(draw: st.DrawFn, doc: Doc, close: bool = True) -> None:
         keys = [key for key, _ in order]
         at = doc.add(body)
         index = doc.index
+        # An id before the arguments is on every event (the start waits for it); one
+        # after them reaches only the tool_call.
+        early = call_id is not None and keys.index("id") < keys.index(arg_key)
         doc.call(
             name if keys.index("name") < keys.index(arg_key) else None,
             name,
             raw,
             [island, at + len(body)],
-            (f"call_{index}", call_id or f"call_{index}"),
+            (call_id if early and call_id else f"call_{index}", call_id or f"call_{index}"),
         )
     if close:
         doc.add(draw(spaces) + "]")
