@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -967,7 +968,16 @@ def _lark_documents() -> st.SearchStrategy[str]:
     return from_lark(lark, start="start", explicit=explicit)
 
 
-def check_calls(text: str, events: list[Any]) -> None:
+def json_arguments(done: Any) -> Any:
+    """The arguments a call's JSON ``raw`` text stands for (a string holding an object,
+    double-encoded arguments, is decoded once)."""
+    parsed = json.loads(done.raw)
+    return json.loads(parsed) if isinstance(parsed, str) else parsed
+
+
+def check_calls(
+    text: str, events: list[Any], arguments_of: Callable[[Any], Any] = json_arguments
+) -> None:
     """Per call: deltas concatenate to raw, raw is the input's text inside the span,
     arguments parse from it, one start before it with the same id."""
     for done in typed(events, "tool_call"):
@@ -975,10 +985,7 @@ def check_calls(text: str, events: list[Any]) -> None:
         assert "".join(deltas) == done.raw
         a, b = done.span
         assert done.raw in text[a:b]
-        parsed = json.loads(done.raw)
-        if isinstance(parsed, str):  # double-encoded: decoded once
-            parsed = json.loads(parsed)
-        assert done.arguments == parsed
+        assert done.arguments == arguments_of(done)
         starts = [e for e in typed(events, "tool_call_start") if e.index == done.index]
         assert len(starts) == 1 and starts[0].id == done.id
         assert starts[0].name in (None, done.name)
@@ -1001,7 +1008,13 @@ def test_grammar_documents(text: str, data: st.DataObject) -> None:
 # -- arbitrary input: clear errors --------------------------------------------------------------
 
 
-def check_errors(fmt: str, text: str, chunks: list[Any], **options: Any) -> None:
+def check_errors(
+    fmt: str,
+    text: str,
+    chunks: list[Any],
+    arguments_of: Callable[[Any], Any] = json_arguments,
+    **options: Any,
+) -> None:
     """Lenient: nothing raises, every error has a documented code and its exact
     position.  Strict: only ParseError, at the lenient run's first error, with every
     event before it."""
@@ -1011,7 +1024,7 @@ def check_errors(fmt: str, text: str, chunks: list[Any], **options: Any) -> None
         assert e.code in ERROR_CODES
         assert 0 <= e.offset <= len(text)
         assert (e.line, e.column) == position(text, e.offset)
-    check_calls(text, events)
+    check_calls(text, events, arguments_of)
     before_first = coalesce(events[: events.index(found[0])] if found else events)
     parser = toolwire.parser(fmt, strict=True, **options)
     got: list[Any] = []
