@@ -225,6 +225,80 @@ def test_truncated_reasoning_is_reasoning() -> None:
     assert summary(events)["errors"] == ["truncated"]
 
 
+# -- Magistral 2506: plain-text <think> -----------------------------------------------------
+
+# Magistral Small / Medium 2506 (tokenizer v11, no [THINK] token): the default system
+# prompt of the model card asks for "<think>\nYour thoughts ...\n</think>\n\nHere,
+# provide a concise summary ...", written with ordinary tokens.
+MAGISTRAL = (
+    "<think>\nThe user wants the weather in Paris; I should call get_weather.\n</think>\n\n"
+    "Let me check the weather." + v11("get_weather", '{"city": "Paris"}')
+)
+
+
+def check(src: str, **options: Any) -> list[Any]:
+    """Events of the whole text, after checking that char-by-char and byte-by-byte
+    feeding give the same events."""
+    whole = run(FORMAT, [src], **options)
+    assert coalesce(run(FORMAT, list(src), **options)) == coalesce(whole)
+    data = src.encode("utf-8")
+    assert coalesce(run(FORMAT, [data[i : i + 1] for i in range(len(data))], **options)) == (
+        coalesce(whole)
+    )
+    return whole
+
+
+@pytest.mark.parametrize("prompt", [None, "[/INST]"])
+def test_magistral_2506_plain_think_at_the_start_is_reasoning(prompt: str | None) -> None:
+    """``<think>`` as the first thing of the output opens reasoning (the newlines just
+    inside the tags and after ``</think>`` are the template's); then content and calls
+    as usual."""
+    events = check(MAGISTRAL, generation_prompt=prompt)
+    assert summary(events) == {
+        "content": "Let me check the weather.",
+        "reasoning": "The user wants the weather in Paris; I should call get_weather.",
+        "calls": [("get_weather", {"city": "Paris"})],
+        "errors": [],
+    }
+    assert [e.type for e in events[:3]] == ["reasoning_start", "reasoning_delta", "reasoning_end"]
+
+
+def test_plain_think_prefilled_by_the_prompt_and_cut_short() -> None:
+    """A prompt that prefills ``<think>`` starts inside it; reasoning cut by the end of
+    the input is still reasoning (and a ``truncated`` error)."""
+    src = "\nworking\n</think>\n\nDone."
+    got = summary(check(src, generation_prompt="[/INST]<think>"))
+    assert got == {"content": "Done.", "reasoning": "working", "calls": [], "errors": []}
+    cut = check("<think>\nstill working")
+    assert summary(cut)["reasoning"] == "still working"
+    assert summary(cut)["errors"] == ["truncated"]
+
+
+@pytest.mark.parametrize(
+    "src",
+    [
+        "Use <think> tags like this: <think>x</think>",
+        THINK + "r" + END_THINK + "<think>x</think>",
+        v11("f", "{}") + "<think>x</think>",
+        "[THINK]a <think> b[/THINK]",
+    ],
+)
+def test_plain_think_anywhere_else_is_text(src: str) -> None:
+    """Only as the first thing of the output is ``<think>`` markup: after text, a
+    ``[THINK]`` block or calls it is text (or reasoning text inside ``[THINK]``), so
+    [THINK] models and models writing about tags are unchanged."""
+    events = check(src)
+    assert "<think>" in summary(events)["content"] + summary(events)["reasoning"]
+    assert summary(events)["errors"] == []
+
+
+def test_plain_think_after_a_longer_prompt_tail_is_text() -> None:
+    """Documented: only a prompt tail that is ``[/INST]`` (or none) leaves the parser
+    at the start of the output; after a longer tail ``<think>`` is text."""
+    events = check("<think>x</think>", generation_prompt="[INST]q[/INST]")
+    assert summary(events)["content"] == "<think>x</think>"
+
+
 # -- truncation ----------------------------------------------------------------------------
 
 
@@ -387,6 +461,7 @@ raw_text = st.lists(st.one_of(st.sampled_from(FRAGMENTS), st.text(max_size=3)), 
 )
 texts = raw_text.map(lambda s: break_matches(s, OPENERS))
 reasonings = raw_text.map(lambda s: break_matches(s, re.compile(re.escape(END_THINK))))
+plain_reasonings = raw_text.map(lambda s: break_matches(s, re.compile("</think>")))
 
 json_strings = st.one_of(
     st.text(max_size=6),
@@ -527,11 +602,22 @@ def add_v3(draw: st.DrawFn, doc: Doc, close: bool = True) -> None:
 @st.composite
 def documents(draw: st.DrawFn, tails: bool = True) -> Doc:
     doc = Doc()
-    if draw(st.integers(0, 4)) == 0:
+    newline_guard = False
+    opening = draw(st.integers(0, 5))
+    if opening == 0:
         doc.prompt = "[/INST]" + THINK
         body = draw(reasonings)
         doc.add(body + END_THINK)
         doc.block("reasoning", body)
+    elif opening == 1:  # Magistral 2506: plain-text <think> first, its newlines markup
+        doc.prompt = draw(st.sampled_from([None, "[/INST]"]))
+        body = draw(plain_reasonings)
+        lead = draw(st.sampled_from(["", "", "\n", " "]))
+        sep = draw(st.sampled_from(["", "\n", "\n\n"]))
+        doc.add(lead + "<think>" + body + "</think>" + sep)
+        doc.block("reasoning", body.strip("\n"))
+        # </think> takes up to two newlines: text right after it must not add one
+        newline_guard = sep != "\n\n"
     pending = ""
     for kind in [
         *draw(st.lists(st.sampled_from(["text", "think", "v11", "v3"]), max_size=6)),
@@ -542,9 +628,12 @@ def documents(draw: st.DrawFn, tails: bool = True) -> Doc:
             continue
         if pending:
             text = break_matches(pending, OPENERS)
+            if newline_guard and text[:1] in ("\r", "\n"):
+                text = "x" + text
             doc.add(text)
             doc.block("text", text)
             pending = ""
+        newline_guard = False
         if kind == "think":
             body = draw(reasonings)
             doc.add(THINK + body + END_THINK)
@@ -671,6 +760,9 @@ lark_documents = from_lark(
     explicit={
         "TEXT": _pieces(texts),
         "REASONING": _pieces(reasonings),
+        "PLAIN_REASONING": plain_reasonings.map(
+            lambda s: s + " " if "</think>".startswith(s[s.rfind("<") :] or "x") else s
+        ),
         "NAME": names,
         "CALL_ID": call_ids,
         "LAYOUT": st.sampled_from(list(JSON_WS)),

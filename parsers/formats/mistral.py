@@ -73,6 +73,12 @@ SPEC = FormatSpec(
     content={
         "TEXT": ContentSpec("text"),
         "REASONING": ContentSpec("reasoning"),
+        "PLAIN_REASONING": ContentSpec(
+            "reasoning",
+            strip_leading="\n",
+            strip_trailing="\n",
+            strip_before=frozenset({"PLAIN_THINK_CLOSE"}),
+        ),
         "CALL_ID": ContentSpec("id", allowed=_WORD),
         "LAYOUT": ContentSpec("layout"),
     },
@@ -87,6 +93,9 @@ SPEC = FormatSpec(
     block_names={
         "TEXT": "text",
         "REASONING": "reasoning text",
+        "PLAIN_REASONING": "reasoning text",
+        "PLAIN_THINK_OPEN": "<think>",
+        "PLAIN_THINK_CLOSE": "</think>",
         "NAME": "tool name",
         "CALL_ID": "call id",
         "LAYOUT": "whitespace",
