@@ -4,9 +4,13 @@ Decisions (``grammars/llama3_json.lark`` makes the structural ones):
 
 * A call is ``{"name": STRING, "parameters"|"arguments": OBJECT}`` (``"type":
   "function"`` allowed, any key order, pretty-printed or not); several calls are
-  separated by ``;`` (spaces and newlines around it allowed) or each prefixed with
-  ``<|python_tag|>``; text, then ``<|python_tag|>``, then calls is text + calls.  The
-  text before ``<|python_tag|>`` is verbatim (section 12: no separators).
+  separated by ``;`` (spaces and newlines around it allowed), by whitespace alone
+  (``{...}\\n{...}``, or nothing: ``{...}{...}``; vLLM reports every object), or each
+  prefixed with ``<|python_tag|>``; text, then ``<|python_tag|>``, then calls is
+  text + calls.  The text before ``<|python_tag|>`` is verbatim (section 12: no
+  separators).  Double-encoded ``parameters`` (a JSON string holding an object) are
+  decoded once (``raw`` and the deltas stay the string as written); a string holding
+  anything else is not a call.
 * A message that *starts* with ``{`` (after optional whitespace) is a call only if
   the object is one: the decision is possible only when the object closes, so its
   events are withheld until then (bounded by the object, never the stream), and the
@@ -14,20 +18,40 @@ Decisions (``grammars/llama3_json.lark`` makes the structural ones):
   ``}``.  ``{"total": 3}``, ``{}`` or broken JSON is text, verbatim.  A message cut
   inside an object that has already shown call keys is a truncated call (an error),
   otherwise text.  ``{`` anywhere else in text (``Result: {...}``) is text.
+* The same holds for an object that follows a call with only whitespace between
+  (at most 64 characters, which belong to that call's span, as at the start of a
+  message): it is withheld until it closes and is a call only if it is one
+  (``{call}\\n{"total": 3}`` is a call and the text ``\\n{"total": 3}``).
+  After text, ``{`` is text again.
 * Text after a call is content, verbatim: the call is final at its ``}`` (FORMATS.md
   "values final at"), before what follows can be seen, so ``{...call...} was sent``
-  is a call and the text `` was sent``.  A second object after a call without ``;``
-  or ``<|python_tag|>`` is text.
+  is a call and the text `` was sent``.  A stop token (``<|eom_id|>``,
+  ``<|eot_id|>``) right after calls ends them and is not text (engines normally strip
+  it; the finish reason stays ``tool_calls``); elsewhere stop-token text is text.
 * After ``<|python_tag|>`` the JSON must be a call: a JSON object of another shape is
-  an ``invalid_arguments`` error, other text an ``unexpected_text`` error (built-in
-  tools, ``<|python_tag|>brave_search.call(...)``, are not JSON).  After a ``;`` only a
-  call may follow: anything else is an error at its first character.  A
-  ``;`` or ``<|python_tag|>`` at the very end is a ``truncated`` error: a call was
-  announced.
+  an ``invalid_arguments`` error.  After a ``;`` only a call may follow: anything else
+  is an error at its first character.  A ``;`` or ``<|python_tag|>`` at the very end
+  is a ``truncated`` error: a call was announced.
+* **Built-in tools** (``Environment: ipython``; Meta's prompt format and reference
+  decoder, llama.cpp's Llama 3.1 parser): ``<|python_tag|>brave_search.call(query=
+  "...")`` and ``wolfram_alpha.call(...)`` are calls to those tools, their Python
+  keyword arguments read by the ``python_kwargs`` island (as ``llama4-pythonic``),
+  complete at the ``)``.  Any other non-blank text after the tag but ``{`` is Python
+  code for the code interpreter: a call named ``code_interpreter`` (Meta's
+  ``BuiltinTool.code_interpreter``) with arguments ``{"code": CODE}``, the code
+  verbatim (``raw`` too) and streamed as it arrives.  The code ends at
+  ``<|eom_id|>`` or ``<|eot_id|>``, whose ``>`` completes the call (never earlier: the
+  code may go on until then); engines strip that stop token, so the end of the input
+  completes it too (``tool_call`` from ``close()``).  A possible stop-token prefix at
+  a chunk's end is held back (bounded), and output that ends inside one is
+  ``truncated``; code with no text before the stop token is ``invalid_arguments``.
+  A built-in or code call's span starts at its ``<|python_tag|>``; ``tools=``
+  restricts these names like any other.  Code that starts with ``{`` is read as JSON.
 * Spans: whitespace after ``;`` and ``<|python_tag|>`` (up to 64 characters) belongs
-  to them, so a call's span starts at its ``{``; at the start of a message whitespace
-  before ``{`` cannot be told from text yet and is part of the first call's span.
-* The assistant header ``<|start_header_id|>assistant<|end_header_id|>\n\n`` (the
+  to them, so a JSON call's span starts at its ``{``; at the start of a message and
+  between calls joined by whitespace, the whitespace before ``{`` cannot be told
+  from text yet and is part of the call's span.
+* The assistant header ``<|start_header_id|>assistant<|end_header_id|>\\n\\n`` (the
   generation prompt) starts a message, so a prompt tail that ends with it leaves the
   parser where a bare call may begin.
 * Errors (lenient mode) resynchronise at the next ``<|python_tag|>``.
