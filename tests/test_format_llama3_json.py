@@ -6,8 +6,9 @@ Readable examples first, each checked whole, character by character and byte by 
 ``parameters`` and ``arguments``, ``"type": "function"``, pretty-printed calls, a bare
 JSON answer that is not a call, text after a call, ``<|python_tag|>`` (with text before
 it, repeated), built-in tool and code interpreter calls, double-encoded parameters,
-calls joined by ``;`` with any spacing or by whitespace alone, stop tokens after calls, the assistant header as
-generation prompt, truncation at every character, unknown tools, strict mode and
+calls joined by ``;`` with any spacing or by whitespace alone, stop tokens after
+calls, the assistant header as generation prompt, truncation at every character,
+unknown tools, strict mode and
 error positions.  Then property tests: generated documents with their exact events
 (``tests/oracle.py``), chunk invariance for str and bytes, earliest completion, and
 documents derived from ``grammars/llama3_json.lark`` (``hypothesis.extra.lark``).

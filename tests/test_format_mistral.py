@@ -108,13 +108,48 @@ def test_v3_key_order_parameters_and_an_argument_named_name() -> None:
 
 
 def test_v3_nemo_ids() -> None:
+    """llama.cpp's Nemo test writes the id last (the template's order): it reaches the
+    tool_call; the start and deltas, already out, carry ``call_<index>``."""
     src = v3(
         {"name": "f", "arguments": {"a": 1}, "id": "a1b2c3d4e"},
         {"name": "g", "arguments": {}, "id": "Z9y8X7w6V"},
     )
     events = run(FORMAT, list(src))
     assert [c.id for c in typed(events, "tool_call")] == ["a1b2c3d4e", "Z9y8X7w6V"]
+    assert [c.id for c in typed(events, "tool_call_start")] == ["call_0", "call_1"]
     assert summary(events)["errors"] == []
+
+
+@pytest.mark.parametrize(
+    "element",
+    [
+        {"name": "f", "id": "a1b2c3d4e", "arguments": {"a": "x" * 30}},
+        {"id": "a1b2c3d4e", "name": "f", "arguments": {"a": "x" * 30}},
+        {"id": "a1b2c3d4e", "arguments": {"a": "x" * 30}, "name": "f"},
+    ],
+    ids=["name-id-args", "id-name-args", "id-args-name"],
+)
+def test_v3_nemo_id_before_the_arguments_is_on_every_event(element: dict[str, Any]) -> None:
+    """The start waits for an id that comes before the arguments (the project issue
+    "Formats part 3": the id used to reach only the tool_call); the arguments still
+    stream before the call completes."""
+    src = v3(element, {"name": "g", "arguments": {}})
+    events = run(FORMAT, list(src))
+    assert [(e.type, e.id) for e in events if e.type.startswith("tool_call")] == [
+        ("tool_call_start", "a1b2c3d4e"),
+        *[("tool_call_delta", "a1b2c3d4e")] * (len(json.dumps(element["arguments"]))),
+        ("tool_call", "a1b2c3d4e"),
+        ("tool_call_start", "call_1"),
+        ("tool_call_delta", "call_1"),
+        ("tool_call_delta", "call_1"),
+        ("tool_call", "call_1"),
+    ]
+    parser = toolwire.parser(FORMAT)
+    out = parser.feed(src[: src.index("xxx")])
+    assert [(e.type, e.id) for e in out] == [
+        ("tool_call_start", "a1b2c3d4e"),
+        ("tool_call_delta", "a1b2c3d4e"),
+    ]
 
 
 def test_v3_array_then_text_then_v11_call() -> None:
@@ -153,7 +188,8 @@ def test_v11_call_id() -> None:
         ("a1b2c3d4e", "f"),
         ("call_1", "g"),
     ]
-    # documented limitation: the start came with the name, before the id
+    # the name waits for the id (defer_start): every event carries it
+    assert [d.id for d in typed(events, "tool_call_start")] == ["a1b2c3d4e", "call_1"]
     assert [d.id for d in typed(events, "tool_call_delta")] == ["a1b2c3d4e", "call_1"]
 
 
