@@ -242,16 +242,27 @@ class JsonCallBody:
                 sc.capture_whole()
                 sc.capture_end = sc.size
         if self.kind == "envelope" and not self.started:
-            # The start carries the name only if the name came before the arguments:
-            # decided by text positions, so it does not depend on the chunking.
+            # The start carries the name, and the id (``id_key``), only if they came
+            # before the arguments: decided by text positions, so it does not depend
+            # on the chunking.  With an id key the start waits for the id until the
+            # arguments begin (a bounded look-ahead: the envelope's other members).
             cap = sc.capture_start
+            named = identified = False
             for key, lo, hi in members:
-                if key == "name" and hi >= 0 and (cap < 0 or hi <= cap):
+                if hi < 0 or (cap >= 0 and hi > cap):
+                    continue
+                if key == "name" or (key == self.id_key and key is not None):
                     value = json.loads(self._slice(text, start, before, upto, lo, hi))
-                    if isinstance(value, str):
-                        self.name = value
-                    self._start(out)
-                    break
+                    if key == "name" and not named:  # a duplicate is an error later
+                        named = True
+                        if isinstance(value, str):
+                            self.name = value
+                    elif key != "name" and not identified:
+                        identified = True
+                        if isinstance(value, str):
+                            self.id = value
+            if named and (identified or self.id_key is None or cap >= 0 or complete):
+                self._start(out)
 
     def complete(self, span_end: int) -> ToolCall:
         """The finished call.  Raises CallError for a wrong shape, JsonSyntaxError for
@@ -275,15 +286,20 @@ class JsonCallBody:
                 )
             self.name = value["name"]
             arguments = value[arg_keys[0]]
+            if isinstance(arguments, str):
+                # Double-encoded (Granite 4, some Qwen and Llama outputs): decoded
+                # once; ``raw`` stays the string literal as the model wrote it.
+                arguments = _decode_object(arguments, sc.max_depth, sc.max_size)
             if self.id_key is not None and isinstance(value.get(self.id_key), str):
                 self.id = value[self.id_key]
         else:
             arguments = value
         if not isinstance(arguments, dict):
             start = sc.capture_start if sc.capture_start >= 0 else sc.value_start
-            raise CallError(
-                "invalid_arguments", start, "the call's arguments are not a JSON object"
-            )
+            what = "a JSON string that does not hold a JSON object" if isinstance(
+                arguments, str
+            ) else "not a JSON object"
+            raise CallError("invalid_arguments", start, f"the call's arguments are {what}")
         raw = raw_all[sc.capture_start : sc.capture_end]
         return ToolCall(
             index=self.index,
@@ -293,6 +309,22 @@ class JsonCallBody:
             raw=raw,
             span=(self.span_start, span_end),
         )
+
+
+def _decode_object(text: str, max_depth: int, max_size: int) -> Any:
+    """The object a double-encoded arguments string holds, or the string itself when
+    it holds anything else (strict JSON within the engine's limits; decoded once, so
+    a string inside the string stays a string)."""
+    if text.lstrip(" \t\r\n")[:1] != "{":
+        return text
+    scanner = JsonScanner(max_depth=max_depth, max_size=max_size)
+    try:
+        end = scanner.feed(text, 0, len(text))
+        if end < 0 or text[end:].strip(" \t\r\n"):
+            return text
+        return scanner.value()
+    except JsonSyntaxError:
+        return text
 
 
 ISLAND_KINDS: dict[str, Any] = {"json_call": JsonCallBody}

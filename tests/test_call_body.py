@@ -368,7 +368,8 @@ def test_named_tag_body_is_always_the_arguments(body: str) -> None:
 
 _NON_STRINGS = st.sampled_from(["5", "null", "true", "[]", '["f"]', '{"name": "f"}', "1.5"])
 _NON_OBJECTS = st.sampled_from(
-    ["[]", "[1]", '"{}"', '"{\\"x\\": 1}"', "null", "0", "false", "-1e3"]
+    # strings that do not hold a JSON object stay errors (one that does is decoded)
+    ["[]", "[1]", '"[]"', '"{x}"', '"\\"{}\\""', '"{} x"', "null", "0", "false", "-1e3"]
 )
 
 
@@ -451,7 +452,8 @@ def test_invalid_envelopes_are_invalid_arguments(bad: tuple[str, str], data: st.
         '{"name": "f", "arguments": {}, "parameters": {}}',
         '{"name": "f", "arguments": {}, "x": 1}',
         '{"name": "f", "arguments": [1]}',
-        '{"name": "f", "arguments": "{\\"a\\": 1}"}',  # string-encoded arguments
+        '{"name": "f", "arguments": "[1]"}',  # a string holding an array
+        '{"name": "f", "arguments": "\\"{}\\""}',  # a string holding a string: decoded once
         '{"name": "f", "arguments": null}',
         '{"name": 1, "arguments": {}}',
         '{"name": null, "arguments": {}}',

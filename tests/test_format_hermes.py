@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -218,6 +219,77 @@ def test_empty_and_nested_arguments() -> None:
     assert summary(events)["calls"] == [("ping", {}), ("fetch_row", args)]
     assert [c.raw for c in typed(events, "tool_call")] == ["{}", json.dumps(args)]
 
+
+
+# -- double-encoded arguments ------------------------------------------------------------------
+
+# vLLM PR #54964 ("Stop double-encoding tool call arguments"): Granite 4 writes the
+# arguments as a JSON string holding the object, inside an ordinary Hermes envelope.
+GRANITE = (
+    '<tool_call>{"name": "get_db_config", "arguments": '
+    '"{\\n  \\"param\\": \\"max_connections\\"\\n}"}</tool_call>'
+)
+
+
+@pytest.mark.parametrize("fmt", [FORMAT, "tags"])
+def test_double_encoded_arguments_are_decoded_once(fmt: str) -> None:
+    """The call's ``arguments`` is the object the string holds; ``raw`` and the argument
+    deltas are the string literal as the model wrote it (they concatenate to ``raw``).
+    Strict mode accepts it too: it is a call, not an error."""
+    literal = GRANITE[GRANITE.index('"{') : GRANITE.rindex("}</")]
+    events = check(GRANITE, fmt)
+    assert [e.to_json() for e in events] == [
+        {"type": "tool_call_start", "index": 0, "id": "call_0", "name": "get_db_config"},
+        {"type": "tool_call_delta", "index": 0, "id": "call_0", "text": literal},
+        {
+            "type": "tool_call",
+            "index": 0,
+            "id": "call_0",
+            "name": "get_db_config",
+            "arguments": {"param": "max_connections"},
+            "raw": literal,
+            "span": [0, GRANITE.rindex("}") + 1],
+        },
+        {"type": "finish", "reason": "tool_calls", "raw_reason": None, "usage": None},
+    ]
+    assert json.loads(json.loads(literal)) == {"param": "max_connections"}
+    assert coalesce(run(fmt, [GRANITE], strict=True)) == coalesce(events)
+
+
+def test_double_encoded_arguments_stream_as_written() -> None:
+    """The string's text goes out while it arrives, before the call completes."""
+    src = "<tool_call>" + envelope("run_cmd", json.dumps({"cmd": "x" * 40})) + "</tool_call>"
+    parser = toolwire.parser(FORMAT)
+    out = parser.feed(src[: src.index("x") + 10])
+    assert [e.type for e in out] == ["tool_call_start", "tool_call_delta"]
+    assert out[1].text == '"{\\"cmd\\": \\"' + "x" * 10
+    rest = parser.feed(src[src.index("x") + 10 :]) + parser.close()
+    (done,) = typed(rest, "tool_call")
+    assert done.arguments == {"cmd": "x" * 40}
+    assert "".join(d.text for d in typed(out + rest, "tool_call_delta")) == done.raw
+
+
+@pytest.mark.parametrize(
+    "literal",
+    ['"[1, 2]"', '"\\"{}\\""', '"{\\"a\\": 1} trailing"', '"{bad}"', '""', '"{\\"a\\": NaN}"'],
+    ids=["array", "string-in-string", "trailing", "not-json", "empty", "nan"],
+)
+def test_a_string_that_does_not_hold_an_object_is_invalid_arguments(literal: str) -> None:
+    """Decoded at most once and only into an object: anything else stays an error at the
+    string's first character, and the next call survives."""
+    body = '{"name": "f", "arguments": ' + literal + "}"
+    src = "<tool_call>" + body + "</tool_call>" + call("ping", {})
+    events = check(src)
+    assert errors(events) == [("invalid_arguments", len("<tool_call>") + body.index(literal))]
+    assert summary(events)["calls"] == [("ping", {})]
+
+
+def test_double_encoded_arguments_within_the_depth_limit() -> None:
+    """The string's content is held to the engine's limits (depth, strict JSON)."""
+    deep = "[" * 20 + "]" * 20
+    ok = "<tool_call>" + envelope("f", json.dumps({"a": json.loads(deep)})) + "</tool_call>"
+    assert summary(check(ok, max_depth=30))["calls"] == [("f", {"a": json.loads(deep)})]
+    assert summary(check(ok, max_depth=10))["errors"] == ["invalid_arguments"]
 
 @pytest.mark.parametrize(
     "body",
@@ -495,7 +567,8 @@ def test_calls_before_a_cut_one_stay() -> None:
         ('{"name": 3, "arguments": {}}', "invalid_arguments", 0),
         ('{"name": "f", "arguments": {}, "id": "x"}', "invalid_arguments", 0),
         ('{"name": "f", "arguments": [1]}', "invalid_arguments", 27),
-        ('{"name": "f", "arguments": "{\\"a\\": 1}"}', "invalid_arguments", 27),  # never decoded
+        ('{"name": "f", "arguments": "[1]"}', "invalid_arguments", 27),  # not an object
+        ('{"name": "f", "arguments": "\\"{}\\""}', "invalid_arguments", 27),  # decoded once
         ("[1, 2]", "invalid_arguments", 0),
         ("<|im_end|>", "invalid_json", 0),
     ],
@@ -679,6 +752,9 @@ def envelopes(draw: st.DrawFn) -> tuple[str, int, str, str, Any, bool]:
     name = draw(names)
     args = draw(objects)
     raw = draw(dumps(args))
+    if draw(st.integers(0, 4)) == 0:
+        # double-encoded: decoded once, ``raw`` (and the deltas) the string as written
+        raw = json.dumps(raw, ensure_ascii=draw(st.booleans()))
     key = draw(st.sampled_from(["arguments", "parameters"]))
     colon = draw(st.sampled_from([": ", ":", " : ", ":\n "]))
     name_member = '"name"' + colon + json.dumps(name, ensure_ascii=draw(st.booleans()))
@@ -894,7 +970,16 @@ def _lark_documents() -> st.SearchStrategy[str]:
     return from_lark(lark, start="start", explicit=explicit)
 
 
-def check_calls(text: str, events: list[Any]) -> None:
+def json_arguments(done: Any) -> Any:
+    """The arguments a call's JSON ``raw`` text stands for (a string holding an object,
+    double-encoded arguments, is decoded once)."""
+    parsed = json.loads(done.raw)
+    return json.loads(parsed) if isinstance(parsed, str) else parsed
+
+
+def check_calls(
+    text: str, events: list[Any], arguments_of: Callable[[Any], Any] = json_arguments
+) -> None:
     """Per call: deltas concatenate to raw, raw is the input's text inside the span,
     arguments parse from it, one start before it with the same id."""
     for done in typed(events, "tool_call"):
@@ -902,7 +987,7 @@ def check_calls(text: str, events: list[Any]) -> None:
         assert "".join(deltas) == done.raw
         a, b = done.span
         assert done.raw in text[a:b]
-        assert done.arguments == json.loads(done.raw)
+        assert done.arguments == arguments_of(done)
         starts = [e for e in typed(events, "tool_call_start") if e.index == done.index]
         assert len(starts) == 1 and starts[0].id == done.id
         assert starts[0].name in (None, done.name)
@@ -925,7 +1010,13 @@ def test_grammar_documents(text: str, data: st.DataObject) -> None:
 # -- arbitrary input: clear errors --------------------------------------------------------------
 
 
-def check_errors(fmt: str, text: str, chunks: list[Any], **options: Any) -> None:
+def check_errors(
+    fmt: str,
+    text: str,
+    chunks: list[Any],
+    arguments_of: Callable[[Any], Any] = json_arguments,
+    **options: Any,
+) -> None:
     """Lenient: nothing raises, every error has a documented code and its exact
     position.  Strict: only ParseError, at the lenient run's first error, with every
     event before it."""
@@ -935,7 +1026,7 @@ def check_errors(fmt: str, text: str, chunks: list[Any], **options: Any) -> None
         assert e.code in ERROR_CODES
         assert 0 <= e.offset <= len(text)
         assert (e.line, e.column) == position(text, e.offset)
-    check_calls(text, events)
+    check_calls(text, events, arguments_of)
     before_first = coalesce(events[: events.index(found[0])] if found else events)
     parser = toolwire.parser(fmt, strict=True, **options)
     got: list[Any] = []

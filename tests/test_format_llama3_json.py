@@ -5,8 +5,10 @@
 Readable examples first, each checked whole, character by character and byte by byte:
 ``parameters`` and ``arguments``, ``"type": "function"``, pretty-printed calls, a bare
 JSON answer that is not a call, text after a call, ``<|python_tag|>`` (with text before
-it, repeated, before built-in tools), ``;`` with any spacing, the assistant header as
-generation prompt, truncation at every character, unknown tools, strict mode and
+it, repeated), built-in tool and code interpreter calls, double-encoded parameters,
+calls joined by ``;`` with any spacing or by whitespace alone, stop tokens after
+calls, the assistant header as generation prompt, truncation at every character,
+unknown tools, strict mode and
 error positions.  Then property tests: generated documents with their exact events
 (``tests/oracle.py``), chunk invariance for str and bytes, earliest completion, and
 documents derived from ``grammars/llama3_json.lark`` (``hypothesis.extra.lark``).
@@ -30,16 +32,26 @@ from lark import Lark
 
 import toolwire
 from tests.conftest import chunkings, coalesce, run
-from tests.oracle import OracleDoc, feed_each, position, strip_messages, summary, typed
+from tests.oracle import (
+    OracleDoc,
+    chunk_holding,
+    feed_each,
+    position,
+    strip_messages,
+    summary,
+    typed,
+)
 from tests.test_format_hermes import (
     check_calls,
-    check_earliest_completion,
     check_errors,
     dumps,
+    json_arguments,
     json_values,
     objects,
 )
 from toolwire import ParseError
+from toolwire.formats.llama3_json import CODE_TOOL
+from toolwire.pylit import PyKwargsScanner
 from toolwire.registry import compiled
 
 FORMAT = "llama3-json"
@@ -143,7 +155,8 @@ def test_call_shapes(src: str) -> None:
         '{"name": "f", "parameters": [1]}',
         '{"name": 3, "parameters": {}}',
         '{"name": "f", "parameters": {}, "id": 1}',
-        '{"name": "f", "parameters": "{}"}',
+        '{"name": "f", "parameters": "[]"}',
+        '{"name": "f", "parameters": "\\"{}\\""}',
         '{"a": }',
         '{"a" 1} broken',
         "{not json at all}",
@@ -198,14 +211,65 @@ def test_json_after_text_is_text_without_python_tag(before: str) -> None:
     assert summary(check(src)) == only_text(src)
 
 
-def test_a_second_object_without_separator_is_text() -> None:
-    src = call("ping", {}) + "\n" + call("run_cmd", {"cmd": "ls"})
+@pytest.mark.parametrize("sep", ["\n", "\n\n", " ", "", "\r\n", " \n\t"])
+@pytest.mark.parametrize("head", ["", TAG], ids=["bare", "tagged"])
+def test_calls_separated_by_newlines_are_all_calls(sep: str, head: str) -> None:
+    """``{...}\n{...}`` with no ``;`` (the project issue "Formats part 3": vLLM's
+    llama3_json parser reports every object): each object is a call; the whitespace
+    between them belongs to the next call's span, as at the start of a message.  The
+    next object is withheld until it closes (it may be an answer), so its start and
+    argument text come with it."""
+    first, second = call("ping", {}), call("run_cmd", {"cmd": "ls"}, key="arguments")
+    src = head + first + sep + second + sep + call("get_weather", {"city": "Paris"})
+    events = check(src)
+    assert summary(events) == {
+        "content": "",
+        "reasoning": "",
+        "calls": [("ping", {}), ("run_cmd", {"cmd": "ls"}), ("get_weather", {"city": "Paris"})],
+        "errors": [],
+    }
+    done = typed(events, "tool_call")
+    at = len(head + first)
+    assert done[1].span == (at, at + len(sep + second))
+    assert [e.type for e in feed_each(FORMAT, [src[:-1], src[-1]])[1]] == [
+        "tool_call_start",
+        "tool_call_delta",
+        "tool_call",
+    ]
+
+
+@pytest.mark.parametrize(
+    "after",
+    ['\n{"total": 3}', '\n{"name": "Bob"}', " {}", '\n{"a": } broken', "\n{x}"],
+)
+def test_an_object_after_a_call_that_is_not_a_call_is_text(after: str) -> None:
+    """Like a message's first object, the next one is a call only if it is one."""
+    src = call("ping", {}) + after
     assert summary(check(src)) == {
-        "content": "\n" + call("run_cmd", {"cmd": "ls"}),
+        "content": after,
         "reasoning": "",
         "calls": [("ping", {})],
         "errors": [],
     }
+    assert summary(check(TAG + src))["content"] == after
+
+
+def test_an_object_after_text_after_a_call_is_text() -> None:
+    """Only whitespace may separate a call from the next: after text, ``{`` is text."""
+    src = call("ping", {}) + " sent.\n" + call("run_cmd", {"cmd": "ls"})
+    assert summary(check(src))["calls"] == [("ping", {})]
+
+
+@pytest.mark.parametrize("stop", ["<|eom_id|>", "<|eot_id|>"])
+def test_a_stop_token_after_calls_ends_them(stop: str) -> None:
+    """Engines strip the stop token; one that reaches the parser right after calls
+    is not text (and the finish reason stays ``tool_calls``).  Elsewhere it is text."""
+    for src in (call("ping", {}) + stop, "Hi " + TAG + call("ping", {}) + stop):
+        events = check(src)
+        assert summary(events)["calls"] == [("ping", {})]
+        assert stop not in summary(events)["content"]
+        assert typed(events, "finish")[0].reason == "tool_calls"
+    assert summary(check("Say " + stop))["content"] == "Say " + stop
 
 
 # -- several calls ---------------------------------------------------------------------------
@@ -285,18 +349,134 @@ def test_python_tag_followed_by_an_answer_is_an_error() -> None:
     assert summary(events)["content"] == "Hi "
 
 
+# Meta's Llama 3.1 prompt format (``Environment: ipython``, ``Tools: brave_search,
+# wolfram_alpha``): built-in calls are ``<|python_tag|>NAME.call(query=...)`` and the
+# code interpreter's call is raw Python after the tag, each ended by ``<|eom_id|>``;
+# Meta's reference decoder (llama-models ``decode_assistant_message``) names the code
+# tool ``code_interpreter`` with ``{"code": ...}``, llama.cpp's Llama 3.1 parser reads
+# ``NAME.call(arg=value, ...)`` for the others.
+
+
 @pytest.mark.parametrize(
-    "builtin",
-    ['brave_search.call(query="weather Paris")', "wolfram_alpha.call(query='2+2')", "print(1)"],
+    ("builtin", "name", "arguments"),
+    [
+        ('brave_search.call(query="weather Paris")', "brave_search", {"query": "weather Paris"}),
+        ("wolfram_alpha.call(query='2+2')", "wolfram_alpha", {"query": "2+2"}),
+        ('brave_search.call(query="it\'s \\"x\\"", count=3)', "brave_search", None),
+    ],
 )
-def test_builtin_tools_after_python_tag_are_errors(builtin: str) -> None:
-    """``Environment: ipython`` built-in calls are not JSON: an error at their first
-    character, never a call; the text before the tag stays."""
-    src = "Searching. " + TAG + builtin
+@pytest.mark.parametrize("stop", ["", "<|eom_id|>"])
+def test_builtin_tool_calls(builtin: str, name: str, arguments: Any, stop: str) -> None:
+    """A call to the named built-in with its Python keyword arguments, complete at the
+    ``)``; the stop token after it ends the message's calls.  Text before the tag
+    stays text."""
+    src = "Searching. " + TAG + builtin + stop
     events = check(src)
-    assert errors(events) == [("unexpected_text", len("Searching. ") + len(TAG))]
+    (done,) = typed(events, "tool_call")
+    expected = arguments if arguments is not None else {"query": 'it\'s "x"', "count": 3}
+    assert (done.name, done.arguments) == (name, expected)
+    assert done.span == (len("Searching. "), len("Searching. " + TAG + builtin))
     assert summary(events)["content"] == "Searching. "
+    assert summary(events)["errors"] == []
+    assert "".join(d.text for d in typed(events, "tool_call_delta")) == done.raw
+    assert typed(events, "finish")[0].reason == "tool_calls"
+
+
+def test_a_broken_builtin_call_is_an_error() -> None:
+    """Positional arguments are not a built-in call: an error, and the next tag
+    resynchronises."""
+    src = TAG + 'brave_search.call("x")' + TAG + call("ping", {})
+    events = check(src)
+    assert [code for code, _ in errors(events)] == ["invalid_arguments"]
+    assert summary(events)["calls"] == [("ping", {})]
+
+
+CODE = 'import math\n\nprint("pi", math.pi)  # {"not": "json"} <|python_tag|>\n'
+
+
+@pytest.mark.parametrize("stop", ["<|eom_id|>", "<|eot_id|>"])
+def test_code_interpreter_call_ends_at_the_stop_token(stop: str) -> None:
+    """Raw Python after the tag is a ``code_interpreter`` call with ``{"code": ...}``,
+    verbatim (braces and marker text inside are code); it completes at the stop
+    token's ``>``, which is not code."""
+    src = "Let me compute.\n" + TAG + CODE + stop
+    events = check(src)
+    start = len("Let me compute.\n")
+    assert [e.to_json() for e in events if e.type.startswith("tool_call")] == [
+        {"type": "tool_call_start", "index": 0, "id": "call_0", "name": "code_interpreter"},
+        {"type": "tool_call_delta", "index": 0, "id": "call_0", "text": CODE},
+        {
+            "type": "tool_call",
+            "index": 0,
+            "id": "call_0",
+            "name": "code_interpreter",
+            "arguments": {"code": CODE},
+            "raw": CODE,
+            "span": [start, len(src)],
+        },
+    ]
+    outs = feed_each(FORMAT, [src[:-1], src[-1]])
+    assert typed(outs[0], "tool_call") == [] and len(typed(outs[1], "tool_call")) == 1
+
+
+def test_code_interpreter_call_ends_at_the_end_of_the_input() -> None:
+    """Engines strip ``<|eom_id|>``: the code then ends with the input, and the call
+    comes out of ``close()`` (it cannot be final earlier).  The code streams before."""
+    src = TAG + "\n" + CODE
+    parser = toolwire.parser(FORMAT)
+    out = parser.feed(src)
+    assert [e.type for e in out] == ["tool_call_start", "tool_call_delta"]
+    assert out[1].text == CODE
+    (done,) = typed(parser.close(), "tool_call")
+    assert (done.name, done.arguments, done.span) == (
+        "code_interpreter",
+        {"code": CODE},
+        (0, len(src)),
+    )
+    assert summary(check(src))["calls"] == [("code_interpreter", {"code": CODE})]
+
+
+@pytest.mark.parametrize(
+    "code",
+    ["brave = 1", "brave_search(q)", "wolfram_alpha.call", "x<|eo", "<b>"],
+)
+def test_code_that_looks_like_a_builtin_or_a_stop_token_is_code(code: str) -> None:
+    """Only ``NAME.call(`` with a built-in's name is a built-in; a stop-token prefix
+    that does not complete is code."""
+    src = TAG + code + "\nprint(1)<|eom_id|>"
+    (done,) = typed(check(src), "tool_call")
+    assert done.arguments == {"code": code + "\nprint(1)"}
+
+
+@pytest.mark.parametrize("cut", [1, 2, 4, 9])
+def test_input_ending_inside_a_possible_stop_token_is_truncated(cut: int) -> None:
+    """Code cannot end with part of a stop token: the input was cut inside it."""
+    src = TAG + "print(1)" + "<|eom_id|>"[:cut]
+    events = check(src)
     assert typed(events, "tool_call") == []
+    assert errors(events) == [("truncated", len(src))]
+
+
+def test_empty_code_is_an_error() -> None:
+    src = TAG + "<|eom_id|>" + TAG + call("ping", {})
+    events = check(src)
+    assert errors(events) == [("invalid_arguments", 0)]  # the call's span starts at its tag
+    assert summary(events)["calls"] == [("ping", {})]
+
+
+def test_code_interpreter_with_tools_and_limits() -> None:
+    """``tools=`` restricts names as for any call (list the built-ins you enabled);
+    the code counts against ``max_argument_size``."""
+    src = TAG + CODE + "<|eom_id|>"
+    code_tool = {"type": "function", "function": {"name": "code_interpreter"}}
+    assert summary(check(src, tools=[*TOOLS, code_tool]))["calls"] == [
+        ("code_interpreter", {"code": CODE})
+    ]
+    assert errors(check(src, tools=TOOLS)) == [("unknown_tool", 0)]
+    assert summary(check(src, max_argument_size=len(CODE)))["errors"] == []
+    over = check(src, max_argument_size=len(CODE) - 1)
+    assert errors(over) == [("limit_exceeded", len(TAG) + len(CODE) - 1)]
+    assert "".join(d.text for d in typed(over, "tool_call_delta")) == CODE[:-1]
 
 
 @pytest.mark.parametrize(
@@ -322,6 +502,26 @@ def test_non_ascii_arguments_are_kept_as_written() -> None:
     (done,) = typed(check(src), "tool_call")
     assert done.arguments == {"city": "Zürich 😀", "e": "ü"}
     assert done.raw == '{"city": "Zürich 😀", "e": "\\u00fc"}'
+
+
+@pytest.mark.parametrize("head", ["", "Checking. " + TAG], ids=["bare", "tagged"])
+def test_double_encoded_parameters_are_decoded_once(head: str) -> None:
+    """``"parameters": "{\\"city\\": ...}"`` (the object as a JSON string) is a call
+    with the object as its arguments, bare or after ``<|python_tag|>``; ``raw`` and the
+    argument text are the string as written.  A string holding anything else is not a
+    call (an answer when bare, an error after the tag)."""
+    literal = json.dumps(json.dumps({"city": "Paris"}))
+    src = head + '{"name": "get_weather", "parameters": ' + literal + "}"
+    events = check(src)
+    (done,) = typed(events, "tool_call")
+    assert (done.name, done.arguments, done.raw) == ("get_weather", {"city": "Paris"}, literal)
+    assert "".join(d.text for d in typed(events, "tool_call_delta")) == literal
+    assert summary(events)["errors"] == []
+    not_object = head + '{"name": "get_weather", "parameters": "[1]"}'
+    if head:
+        assert errors(check(not_object)) == [("invalid_arguments", not_object.index('"[1]"'))]
+    else:
+        assert summary(check(not_object)) == only_text(not_object)
 
 
 # -- the generation prompt ------------------------------------------------------------------------
@@ -473,7 +673,7 @@ def test_only_a_call_may_follow_a_semicolon(after: str) -> None:
         ('{"name": "f", "parameters": {"a": }}', "invalid_json", 34),
         ('{"name": "f"}', "invalid_arguments", 0),
         ('{"name": "f", "parameters": [1]}', "invalid_arguments", 28),
-        ('{"name": "f", "parameters": "{\\"a\\": 1}"}', "invalid_arguments", 28),  # not decoded
+        ('{"name": "f", "parameters": "[1]"}', "invalid_arguments", 28),  # not an object
     ],
 )
 def test_malformed_tagged_call_then_parsing_resumes(body: str, code: str, at: int) -> None:
@@ -557,8 +757,12 @@ raw_text = st.lists(st.one_of(st.sampled_from(FRAGMENTS), st.text(max_size=3)), 
     "".join
 )
 MARKERS = re.compile(re.escape(TAG) + "|" + re.escape(HEADER.rstrip("\n")))
-OPENS = re.compile(r"^[ \t\r\n]*[{;]")
-"""Text that would be a call's lead or a separator where a call may follow."""
+STOPS = ("<|eom_id|>", "<|eot_id|>")
+STOP_TOKENS = re.compile("|".join(re.escape(stop) for stop in STOPS))
+stops = st.sampled_from(STOPS)
+OPENS = re.compile(r"^(?:[ \t\r\n]*[{;]|<\|eo[mt]_id\|>)")
+"""Text that would be a call's lead, a separator or a stop token where a call may
+follow."""
 
 
 def break_matches(text: str, pattern: re.Pattern[str]) -> str:
@@ -609,6 +813,16 @@ def bodies(draw: st.DrawFn) -> tuple[str, int, str, str, Any, bool]:
     return text, at, raw, name, args, name_first
 
 
+def holds_object(value: Any) -> bool:
+    """An object, or a string holding one (double-encoded arguments, decoded once)."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return False
+    return isinstance(value, dict)
+
+
 def is_call(value: Any) -> bool:
     if not isinstance(value, dict):
         return False
@@ -619,7 +833,7 @@ def is_call(value: Any) -> bool:
         and isinstance(value["name"], str)
         and len(arg) == 1
         and arg <= {"parameters", "arguments"}
-        and isinstance(value[next(iter(arg))], dict)
+        and holds_object(value[next(iter(arg))])
     )
 
 
@@ -686,21 +900,85 @@ def add_call(draw: st.DrawFn, doc: Doc, lead: str, withheld: bool, in_span: bool
 
 
 def add_calls(draw: st.DrawFn, doc: Doc, withheld: bool) -> None:
-    """One or more calls joined by ``;`` (bare) or by ``;`` or ``<|python_tag|>``
-    (whitespace before a repeated tag is text, verbatim)."""
+    """One or more calls joined by ``;``, by whitespace alone (the next object is
+    withheld like a message's first), or (tagged) by ``<|python_tag|>`` (whitespace
+    before a repeated tag is text, verbatim); then, sometimes, a stop token."""
     for k in range(draw(st.integers(1, 3))):
         lead = draw(st.sampled_from(["", "", " ", "\n", "\n\n"]))
-        if k:
-            if withheld or draw(st.booleans()):
-                doc.add(draw(separators))
-            else:
-                ws = draw(st.sampled_from(["", " ", "\n"]))
-                doc.add(ws)
-                doc.block("text", ws)
-                doc.add(TAG)
-        # Only at the start of a message does whitespace before "{" belong to the call
-        # (after ";" and "<|python_tag|>" it belongs to them).
-        add_call(draw, doc, lead, withheld, in_span=withheld and k == 0)
+        join = draw(st.sampled_from(["semi", "next", "tag"])) if k else "first"
+        if join == "semi" or (join == "tag" and withheld):
+            doc.add(draw(separators))
+        elif join == "tag":
+            ws = draw(st.sampled_from(["", " ", "\n"]))
+            doc.add(ws)
+            doc.block("text", ws)
+            doc.add(TAG)
+        # At the start of a message and between calls joined by whitespace, the
+        # whitespace before "{" belongs to the call (after ";" and "<|python_tag|>"
+        # it belongs to them).
+        in_span = (withheld and k == 0) or join == "next"
+        add_call(draw, doc, lead, withheld or join == "next", in_span=in_span)
+    if draw(st.integers(0, 3)) == 0:
+        doc.add(draw(stops))
+
+
+def record_call(
+    doc: Doc, name: str, arguments: Any, raw: str, start: int, deltas: list[str]
+) -> None:
+    """A built-in or code call: started with its name, its text in ``deltas``."""
+    index = doc.index
+    doc.index += 1
+    ident = f"call_{index}"
+    done = {
+        "type": "tool_call",
+        "index": index,
+        "id": ident,
+        "name": name,
+        "arguments": arguments,
+        "raw": raw,
+        "span": [start, len(doc.text)],
+    }
+    doc.events.append({"type": "tool_call_start", "index": index, "id": ident, "name": name})
+    doc.events += [
+        {"type": "tool_call_delta", "index": index, "id": ident, "text": d} for d in deltas if d
+    ]
+    doc.events.append(done)
+    doc.calls.append(done)
+    doc.after_call = False
+
+
+def add_builtin(draw: st.DrawFn, doc: Doc) -> None:
+    """``<|python_tag|>brave_search.call(query="...")``, sometimes a stop token."""
+    start = doc.add(TAG + draw(st.sampled_from(["", " ", "\n"])))
+    name = draw(st.sampled_from(["brave_search", "wolfram_alpha"]))
+    query = draw(st.text(max_size=8))
+    raw = "query=" + json.dumps(query, ensure_ascii=draw(st.booleans()))
+    doc.add(f"{name}.call({raw})")
+    record_call(doc, name, {"query": query}, raw, start, [raw])
+    if draw(st.booleans()):
+        doc.add(draw(stops))
+
+
+def code_text(draw: st.DrawFn, last: bool) -> str:
+    """Code: no stop token inside, a first character that is neither blank nor ``{``
+    nor the start of a built-in call; at the end of the input, not ending in what may
+    be the start of a stop token."""
+    code = break_matches(draw(raw_text), STOP_TOKENS)
+    if not code or code[0] in "{ \t\r\n" or code.startswith(("brave_", "wolfram_")):
+        code = "x" + code
+    at = code.rfind("<")
+    if last and at >= 0 and any(stop.startswith(code[at:]) for stop in STOPS):
+        code += "x"
+    return code
+
+
+def add_code(draw: st.DrawFn, doc: Doc, last: bool = False) -> None:
+    """``<|python_tag|>`` + code + a stop token (none when ``last``: the end of the
+    input completes the call)."""
+    start = doc.add(TAG + draw(st.sampled_from(["", " ", "\n"])))
+    code = code_text(draw, last)
+    doc.add(code + ("" if last else draw(stops)))
+    record_call(doc, CODE_TOOL, {"code": code}, code, start, [code])
 
 
 @st.composite
@@ -723,7 +1001,9 @@ def documents(draw: st.DrawFn) -> Doc:
         pending = draw(answers) + draw(st.sampled_from(["", " was the result", "\n"]))
         guarded = False
         doc.add(pending)
-    for kind in draw(st.lists(st.sampled_from(["text", "tagged"]), max_size=4)):
+    for kind in draw(
+        st.lists(st.sampled_from(["text", "tagged", "tagged", "builtin", "code"]), max_size=4)
+    ):
         if kind == "text":
             piece = break_matches(draw(raw_text), MARKERS)
             if MARKERS.search(pending[-20:] + piece) or (guarded and OPENS.match(pending + piece)):
@@ -733,13 +1013,21 @@ def documents(draw: st.DrawFn) -> Doc:
             continue
         doc.block("text", pending)
         pending = ""
-        doc.add(TAG)
-        add_calls(draw, doc, withheld=False)
+        if kind == "builtin":
+            add_builtin(draw, doc)
+        elif kind == "code":
+            add_code(draw, doc)
+        else:
+            doc.add(TAG)
+            add_calls(draw, doc, withheld=False)
         guarded = True
-    doc.tail = draw(st.sampled_from(["none", "none", "cut_call", "announced"]))
+    doc.tail = draw(st.sampled_from(["none", "none", "cut_call", "announced", "open_code"]))
     doc.block("text", pending)
     last_is_call = bool(doc.calls) and doc.text.endswith("}") and not pending
-    if doc.tail == "announced":
+    if doc.tail == "open_code":  # the stop token stripped: the end completes the call
+        add_code(draw, doc, last=True)
+        doc.tail = "none"
+    elif doc.tail == "announced":
         doc.add(draw(st.sampled_from([";", " ;", TAG])) if last_is_call else TAG)
         doc.error("truncated", len(doc.text))
     elif doc.tail == "cut_call":
@@ -751,6 +1039,35 @@ def documents(draw: st.DrawFn) -> Doc:
         doc.events, doc.calls, doc.index, doc.after_call = saved
         doc.text = doc.text[: draw(st.integers(begin + 1, end - 1))]
     return doc
+
+
+def llama_arguments(done: Any) -> Any:
+    """The arguments a call's ``raw`` stands for: JSON, a built-in's keyword arguments
+    (the text inside its parentheses) or the code itself."""
+    if done.name == CODE_TOOL and not done.raw.lstrip().startswith(("{", '"')):
+        return {"code": done.raw}
+    if done.name in ("brave_search", "wolfram_alpha") and "=" in done.raw:
+        scanner = PyKwargsScanner()
+        assert scanner.feed(done.raw + ")", 0, len(done.raw) + 1) == len(done.raw) + 1
+        return scanner.value()
+    return json_arguments(done)
+
+
+def check_earliest_completion(text: str, chunks: list[Any], **options: Any) -> list[list[Any]]:
+    """Each tool_call comes out of the feed() whose chunk holds its completing character
+    (a JSON call's ``}``, a built-in's ``)``, the ``>`` of a code call's stop token), or
+    out of close() for code that the end of the input completes; returns the events of
+    each feed() and of close()."""
+    outs = feed_each(FORMAT, chunks, **options)
+    for k, out in enumerate(outs):
+        for done in typed(out, "tool_call"):
+            end = done.span[1]
+            if done.name == CODE_TOOL and not text[:end].endswith(STOPS):
+                assert end == len(text) and k == len(outs) - 1, (done, k)
+                continue
+            assert text[end - 1] in "})>"
+            assert k == chunk_holding(text, chunks, end - 1), (done, k)
+    return outs
 
 
 def check_oracle(doc: Doc, events: list[dict[str, Any]]) -> None:
@@ -781,7 +1098,7 @@ def test_oracle_events_and_earliest_completion(doc: Doc, data: st.DataObject) ->
     chunking (str or UTF-8 bytes); each tool_call from the feed() holding its ``}``."""
     payload: Any = doc.text.encode("utf-8") if data.draw(st.booleans()) else doc.text
     chunks = data.draw(chunkings(payload))
-    outs = check_earliest_completion(doc.text, chunks, FORMAT, generation_prompt=doc.prompt)
+    outs = check_earliest_completion(doc.text, chunks, generation_prompt=doc.prompt)
     check_oracle(doc, coalesce(event for out in outs for event in out))
 
 
@@ -817,9 +1134,16 @@ def _lark_documents() -> st.SearchStrategy[str]:
     explicit = {
         "TEXT": _pieces(raw_text.map(plain)),
         "LEAD": st.sampled_from(["{", " {", "\n{", "\n\n{"]),
+        "NEXT": st.sampled_from(["{", " {", "\n{", "\n\n{", "\r\n{"]),
         "SEMI": separators,
         "BARE": rest_of_call,
         "TAGGED": rest_of_call,
+        "PYARGS": st.sampled_from(['query="weather in Paris")', "query='2+2')", "query='')"]),
+        # CODE_TAG supplies the code's first character; the body never completes a
+        # stop token with it, and ends with one (text may follow).
+        "CODE_BODY": st.builds(
+            lambda code, stop: "x" + break_matches(code, STOP_TOKENS) + stop, raw_text, stops
+        ),
     }
     return from_lark(lark, start="start", explicit=explicit)
 
@@ -830,11 +1154,11 @@ def test_grammar_documents(text: str, data: st.DataObject) -> None:
     (str and bytes), with consistent calls completed at their ``}``."""
     events = run(FORMAT, [text])
     assert typed(events, "error") == [], text
-    check_calls(text, events)
+    check_calls(text, events, llama_arguments)
     whole = coalesce(events)
     assert coalesce(run(FORMAT, data.draw(chunkings(text)))) == whole
     assert coalesce(run(FORMAT, data.draw(chunkings(text.encode("utf-8"))))) == whole
-    check_earliest_completion(text, data.draw(chunkings(text)), FORMAT)
+    check_earliest_completion(text, data.draw(chunkings(text)))
 
 
 # -- arbitrary input: clear errors --------------------------------------------------------------
@@ -845,6 +1169,7 @@ arbitrary_texts = st.lists(
             [*FRAGMENTS, HEADER, "; ", call("f", {}), call("g", {"a": 1}, "arguments")]
         ),
         st.sampled_from(['{"total": 3}', '{"name": "f", "parameters": ', "brave_search.call("]),
+        st.sampled_from(["query='x')", "print(1)\n", "<|eom_id|>", "<|eo", "\n{", '"{}"']),
         st.text(max_size=3),
     ),
     max_size=20,
@@ -863,5 +1188,5 @@ def test_arbitrary_input_clear_errors_and_chunk_invariance(
     options = {"generation_prompt": prompt, "tools": tools}
     payload: Any = text.encode("utf-8") if data.draw(st.booleans()) else text
     chunks = data.draw(chunkings(payload))
-    check_errors(FORMAT, text, chunks, **options)
+    check_errors(FORMAT, text, chunks, llama_arguments, **options)
     assert coalesce(run(FORMAT, chunks, **options)) == coalesce(run(FORMAT, [text], **options))

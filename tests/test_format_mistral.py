@@ -108,13 +108,48 @@ def test_v3_key_order_parameters_and_an_argument_named_name() -> None:
 
 
 def test_v3_nemo_ids() -> None:
+    """llama.cpp's Nemo test writes the id last (the template's order): it reaches the
+    tool_call; the start and deltas, already out, carry ``call_<index>``."""
     src = v3(
         {"name": "f", "arguments": {"a": 1}, "id": "a1b2c3d4e"},
         {"name": "g", "arguments": {}, "id": "Z9y8X7w6V"},
     )
     events = run(FORMAT, list(src))
     assert [c.id for c in typed(events, "tool_call")] == ["a1b2c3d4e", "Z9y8X7w6V"]
+    assert [c.id for c in typed(events, "tool_call_start")] == ["call_0", "call_1"]
     assert summary(events)["errors"] == []
+
+
+@pytest.mark.parametrize(
+    "element",
+    [
+        {"name": "f", "id": "a1b2c3d4e", "arguments": {"a": "x" * 30}},
+        {"id": "a1b2c3d4e", "name": "f", "arguments": {"a": "x" * 30}},
+        {"id": "a1b2c3d4e", "arguments": {"a": "x" * 30}, "name": "f"},
+    ],
+    ids=["name-id-args", "id-name-args", "id-args-name"],
+)
+def test_v3_nemo_id_before_the_arguments_is_on_every_event(element: dict[str, Any]) -> None:
+    """The start waits for an id that comes before the arguments (the project issue
+    "Formats part 3": the id used to reach only the tool_call); the arguments still
+    stream before the call completes."""
+    src = v3(element, {"name": "g", "arguments": {}})
+    events = run(FORMAT, list(src))
+    assert [(e.type, e.id) for e in events if e.type.startswith("tool_call")] == [
+        ("tool_call_start", "a1b2c3d4e"),
+        *[("tool_call_delta", "a1b2c3d4e")] * (len(json.dumps(element["arguments"]))),
+        ("tool_call", "a1b2c3d4e"),
+        ("tool_call_start", "call_1"),
+        ("tool_call_delta", "call_1"),
+        ("tool_call_delta", "call_1"),
+        ("tool_call", "call_1"),
+    ]
+    parser = toolwire.parser(FORMAT)
+    out = parser.feed(src[: src.index("xxx")])
+    assert [(e.type, e.id) for e in out] == [
+        ("tool_call_start", "a1b2c3d4e"),
+        ("tool_call_delta", "a1b2c3d4e"),
+    ]
 
 
 def test_v3_array_then_text_then_v11_call() -> None:
@@ -153,7 +188,8 @@ def test_v11_call_id() -> None:
         ("a1b2c3d4e", "f"),
         ("call_1", "g"),
     ]
-    # documented limitation: the start came with the name, before the id
+    # the name waits for the id (defer_start): every event carries it
+    assert [d.id for d in typed(events, "tool_call_start")] == ["a1b2c3d4e", "call_1"]
     assert [d.id for d in typed(events, "tool_call_delta")] == ["a1b2c3d4e", "call_1"]
 
 
@@ -223,6 +259,80 @@ def test_truncated_reasoning_is_reasoning() -> None:
     events = run(FORMAT, [THINK + "still"])
     assert summary(events)["reasoning"] == "still"
     assert summary(events)["errors"] == ["truncated"]
+
+
+# -- Magistral 2506: plain-text <think> -----------------------------------------------------
+
+# Magistral Small / Medium 2506 (tokenizer v11, no [THINK] token): the default system
+# prompt of the model card asks for "<think>\nYour thoughts ...\n</think>\n\nHere,
+# provide a concise summary ...", written with ordinary tokens.
+MAGISTRAL = (
+    "<think>\nThe user wants the weather in Paris; I should call get_weather.\n</think>\n\n"
+    "Let me check the weather." + v11("get_weather", '{"city": "Paris"}')
+)
+
+
+def check(src: str, **options: Any) -> list[Any]:
+    """Events of the whole text, after checking that char-by-char and byte-by-byte
+    feeding give the same events."""
+    whole = run(FORMAT, [src], **options)
+    assert coalesce(run(FORMAT, list(src), **options)) == coalesce(whole)
+    data = src.encode("utf-8")
+    assert coalesce(run(FORMAT, [data[i : i + 1] for i in range(len(data))], **options)) == (
+        coalesce(whole)
+    )
+    return whole
+
+
+@pytest.mark.parametrize("prompt", [None, "[/INST]"])
+def test_magistral_2506_plain_think_at_the_start_is_reasoning(prompt: str | None) -> None:
+    """``<think>`` as the first thing of the output opens reasoning (the newlines just
+    inside the tags and after ``</think>`` are the template's); then content and calls
+    as usual."""
+    events = check(MAGISTRAL, generation_prompt=prompt)
+    assert summary(events) == {
+        "content": "Let me check the weather.",
+        "reasoning": "The user wants the weather in Paris; I should call get_weather.",
+        "calls": [("get_weather", {"city": "Paris"})],
+        "errors": [],
+    }
+    assert [e.type for e in events[:3]] == ["reasoning_start", "reasoning_delta", "reasoning_end"]
+
+
+def test_plain_think_prefilled_by_the_prompt_and_cut_short() -> None:
+    """A prompt that prefills ``<think>`` starts inside it; reasoning cut by the end of
+    the input is still reasoning (and a ``truncated`` error)."""
+    src = "\nworking\n</think>\n\nDone."
+    got = summary(check(src, generation_prompt="[/INST]<think>"))
+    assert got == {"content": "Done.", "reasoning": "working", "calls": [], "errors": []}
+    cut = check("<think>\nstill working")
+    assert summary(cut)["reasoning"] == "still working"
+    assert summary(cut)["errors"] == ["truncated"]
+
+
+@pytest.mark.parametrize(
+    "src",
+    [
+        "Use <think> tags like this: <think>x</think>",
+        THINK + "r" + END_THINK + "<think>x</think>",
+        v11("f", "{}") + "<think>x</think>",
+        "[THINK]a <think> b[/THINK]",
+    ],
+)
+def test_plain_think_anywhere_else_is_text(src: str) -> None:
+    """Only as the first thing of the output is ``<think>`` markup: after text, a
+    ``[THINK]`` block or calls it is text (or reasoning text inside ``[THINK]``), so
+    [THINK] models and models writing about tags are unchanged."""
+    events = check(src)
+    assert "<think>" in summary(events)["content"] + summary(events)["reasoning"]
+    assert summary(events)["errors"] == []
+
+
+def test_plain_think_after_a_longer_prompt_tail_is_text() -> None:
+    """Documented: only a prompt tail that is ``[/INST]`` (or none) leaves the parser
+    at the start of the output; after a longer tail ``<think>`` is text."""
+    events = check("<think>x</think>", generation_prompt="[INST]q[/INST]")
+    assert summary(events)["content"] == "<think>x</think>"
 
 
 # -- truncation ----------------------------------------------------------------------------
@@ -387,6 +497,7 @@ raw_text = st.lists(st.one_of(st.sampled_from(FRAGMENTS), st.text(max_size=3)), 
 )
 texts = raw_text.map(lambda s: break_matches(s, OPENERS))
 reasonings = raw_text.map(lambda s: break_matches(s, re.compile(re.escape(END_THINK))))
+plain_reasonings = raw_text.map(lambda s: break_matches(s, re.compile("</think>")))
 
 json_strings = st.one_of(
     st.text(max_size=6),
@@ -510,12 +621,15 @@ def add_v3(draw: st.DrawFn, doc: Doc, close: bool = True) -> None:
         keys = [key for key, _ in order]
         at = doc.add(body)
         index = doc.index
+        # An id before the arguments is on every event (the start waits for it); one
+        # after them reaches only the tool_call.
+        early = call_id is not None and keys.index("id") < keys.index(arg_key)
         doc.call(
             name if keys.index("name") < keys.index(arg_key) else None,
             name,
             raw,
             [island, at + len(body)],
-            (f"call_{index}", call_id or f"call_{index}"),
+            (call_id if early and call_id else f"call_{index}", call_id or f"call_{index}"),
         )
     if close:
         doc.add(draw(spaces) + "]")
@@ -524,11 +638,22 @@ def add_v3(draw: st.DrawFn, doc: Doc, close: bool = True) -> None:
 @st.composite
 def documents(draw: st.DrawFn, tails: bool = True) -> Doc:
     doc = Doc()
-    if draw(st.integers(0, 4)) == 0:
+    newline_guard = False
+    opening = draw(st.integers(0, 5))
+    if opening == 0:
         doc.prompt = "[/INST]" + THINK
         body = draw(reasonings)
         doc.add(body + END_THINK)
         doc.block("reasoning", body)
+    elif opening == 1:  # Magistral 2506: plain-text <think> first, its newlines markup
+        doc.prompt = draw(st.sampled_from([None, "[/INST]"]))
+        body = draw(plain_reasonings)
+        lead = draw(st.sampled_from(["", "", "\n", " "]))
+        sep = draw(st.sampled_from(["", "\n", "\n\n"]))
+        doc.add(lead + "<think>" + body + "</think>" + sep)
+        doc.block("reasoning", body.strip("\n"))
+        # </think> takes up to two newlines: text right after it must not add one
+        newline_guard = sep != "\n\n"
     pending = ""
     for kind in [
         *draw(st.lists(st.sampled_from(["text", "think", "v11", "v3"]), max_size=6)),
@@ -539,9 +664,12 @@ def documents(draw: st.DrawFn, tails: bool = True) -> Doc:
             continue
         if pending:
             text = break_matches(pending, OPENERS)
+            if newline_guard and text[:1] in ("\r", "\n"):
+                text = "x" + text
             doc.add(text)
             doc.block("text", text)
             pending = ""
+        newline_guard = False
         if kind == "think":
             body = draw(reasonings)
             doc.add(THINK + body + END_THINK)
@@ -668,6 +796,9 @@ lark_documents = from_lark(
     explicit={
         "TEXT": _pieces(texts),
         "REASONING": _pieces(reasonings),
+        "PLAIN_REASONING": plain_reasonings.map(
+            lambda s: s + " " if "</think>".startswith(s[s.rfind("<") :] or "x") else s
+        ),
         "NAME": names,
         "CALL_ID": call_ids,
         "LAYOUT": st.sampled_from(list(JSON_WS)),

@@ -9,7 +9,12 @@ Decisions (``grammars/hermes.lark`` makes the structural ones):
 
 * **Calls** are JSON envelopes: ``name`` plus ``arguments`` or ``parameters``, in any
   key order, nothing else (another key, a non-string name or non-object arguments is
-  an ``invalid_arguments`` error; double-encoded arguments are not decoded).  When the
+  an ``invalid_arguments`` error).  **Double-encoded arguments** (a JSON string holding
+  a JSON object, ``"arguments": "{\\"id\\": 7}"``: Granite 4, vLLM PR #54964) are
+  decoded once: ``arguments`` is the object, ``raw`` and the argument deltas are the
+  string literal as written (streamed as it arrives); a string holding anything else
+  stays ``invalid_arguments``.  No warning event exists: ``raw`` starting with ``"``
+  is the sign.  When the
   name comes first ``tool_call_start`` carries it; when the arguments come first the
   start has ``name=None`` and the ``tool_call`` event has the name.  The envelope's
   ``}`` completes the call (``tool_call`` in the feed that delivers it); only

@@ -2,10 +2,13 @@
 
 * **v3 / v7** (Mistral 7B v0.3, Mixtral 8x22B, Nemo): ``[TOOL_CALLS]`` then a JSON
   array of ``{"name", "arguments"}`` envelopes (any key order; ``parameters`` is
-  accepted for ``arguments``).  Up to 16 whitespace characters may separate the
-  marker from ``[`` (SentencePiece models write ``[TOOL_CALLS] [``).  Nemo's
-  ``"id"`` member (9 alphanumerics) becomes the call id; other ids are
-  ``call_<index>``.  Each element is a call of its own: ``tool_call`` at its ``}``,
+  accepted for ``arguments``; double-encoded arguments are decoded once, as in
+  ``hermes``).  Up to 16 whitespace characters may separate the marker from ``[``
+  (SentencePiece models write ``[TOOL_CALLS] [``).  Nemo's ``"id"`` member (a
+  string) becomes the call id; other calls' ids are ``call_<index>``.  The start
+  waits for the id while it may still come before the arguments (a bounded
+  look-ahead: the envelope's other members), so an id written before them is on
+  every event of the call.  Each element is a call of its own: ``tool_call`` at its ``}``,
   the array itself closes at ``]``.
 * **v11+** (Small 3.2, Magistral, Devstral, Ministral 3, Small 4 / Medium 3.5):
   ``[TOOL_CALLS]NAME[ARGS]{...}``, repeated with no separator.  The optional
@@ -23,9 +26,20 @@
 * ``[TOOL_CALLS]`` with no name, directly followed by an object, reads the object as
   an envelope (``[TOOL_CALLS]{"name": ..., "arguments": ...}``).
 * **Reasoning** (v13): ``[THINK]`` ... ``[/THINK]``, verbatim; inside it every
-  marker but ``[/THINK]`` is reasoning text.  Magistral 2506's plain-text
-  ``<think>`` is ordinary text in this format (a system-prompt convention, not a
-  control token).
+  marker but ``[/THINK]`` is reasoning text.
+* **Magistral 2506** (v11, no reasoning token) writes plain-text ``<think>\\n`` ...
+  ``\\n</think>\\n\\n`` as its system prompt asks.  The format knows it by position,
+  with no option: ``<think>`` opens reasoning only as the first thing of the output
+  (after optional whitespace), where no other Mistral model writes it; anywhere
+  else (after text, calls or a ``[THINK]`` block) it is text, so ``[THINK]`` models
+  and models writing about tags are unchanged.  ``[/INST]`` is a delimiter in the
+  start state only, so the usual prompt tail ``"[/INST]"`` leaves the parser at the
+  output's start (a longer tail such as ``"[INST]q[/INST]"`` does not: it is text);
+  a tail ending ``[/INST]<think>`` starts inside the reasoning.  Inside, only
+  ``</think>`` ends it; newlines just inside the tags and up to two after
+  ``</think>`` are template separators.  A separate format id would have made every
+  Magistral 2506 user pick it by hand; a parser option the same, for no gain: the
+  position is unambiguous.
 * **Content** is verbatim, including the space SentencePiece models put before
   ``[TOOL_CALLS]``; text after calls is content.  ``mistral_common`` never maps
   marker text to control tokens, so text that merely looks like markup
@@ -40,11 +54,12 @@
 * ``generation_prompt`` normally ends with ``[/INST]`` (start state: content); a
   prompt that ends with ``[THINK]`` starts inside reasoning.
 
-Known limitation (core): an id that follows the name (``[CALL_ID]``, Nemo's ``"id"``
-after ``"name"``) arrives after ``tool_call_start`` was emitted with id
-``call_<index>``; the model's id is carried by the later deltas (``[CALL_ID]``) and
-by ``tool_call``.  Whether models generate ``[CALL_ID]`` at all is unverified
-(FORMATS.md 13).
+Ids: ``[CALL_ID]`` is on every event of its call (the name waits for it,
+``defer_start``).  Nemo's ``"id"`` after the arguments (the order of Nemo's template)
+reaches only ``tool_call``: the start and the argument deltas went out with
+``call_<index>``, since waiting would hold the whole arguments back; clients match a
+call's events by ``index``.  Whether models generate ``[CALL_ID]`` at all is
+unverified (FORMATS.md 13).
 """
 
 from __future__ import annotations
@@ -73,6 +88,12 @@ SPEC = FormatSpec(
     content={
         "TEXT": ContentSpec("text"),
         "REASONING": ContentSpec("reasoning"),
+        "PLAIN_REASONING": ContentSpec(
+            "reasoning",
+            strip_leading="\n",
+            strip_trailing="\n",
+            strip_before=frozenset({"PLAIN_THINK_CLOSE"}),
+        ),
         "CALL_ID": ContentSpec("id", allowed=_WORD),
         "LAYOUT": ContentSpec("layout"),
     },
@@ -87,6 +108,9 @@ SPEC = FormatSpec(
     block_names={
         "TEXT": "text",
         "REASONING": "reasoning text",
+        "PLAIN_REASONING": "reasoning text",
+        "PLAIN_THINK_OPEN": "<think>",
+        "PLAIN_THINK_CLOSE": "</think>",
         "NAME": "tool name",
         "CALL_ID": "call id",
         "LAYOUT": "whitespace",

@@ -7,6 +7,10 @@ Project decisions, documented in the README:
   key is ``name``, ``arguments`` or ``parameters`` (and must then hold exactly
   ``name`` and one of the other two); any other body is the bare arguments object,
   with name null.  With ``name="..."`` on the tag the body is always the arguments.
+* an envelope's arguments written as a JSON string holding a JSON object
+  (double-encoded) are decoded once, as in ``hermes``: ``arguments`` is the object,
+  ``raw`` and the deltas the string literal as written; a bare-arguments body that
+  is a string is not decoded (an ``invalid_arguments`` error, as any non-object).
 * a stray closing tag outside its block is ``unexpected_tag``; inside reasoning or an
   answer, tags other than the block's own closer are text (models write about tags).
 """

@@ -188,7 +188,15 @@ ENTRIES: dict[str, FormatEntry] = {
     "mistral": FormatEntry(rules={"_item_calls": CALL}, missing_closer=False),
     "llama3-json": FormatEntry(
         rules={},
-        rewrites=(("LEAD BARE", CALL), ("LEAD TAGGED", CALL)),
+        # Calls only as the renderer writes them: the objects joined by whitespace
+        # alone (speculative after a tagged call too) and the built-in and code
+        # calls are left to tests/test_format_llama3_json.py.
+        rewrites=(
+            ("\n    | NEXT BARE", ""),
+            ("\n      | BUILTIN_TAG PYARGS _stop?\n      | CODE_TAG CODE_BODY", ""),
+            ("LEAD BARE", CALL),
+            ("LEAD TAGGED", CALL),
+        ),
         missing_closer=False,
         repeat=False,
         breakable=_llama3_tagged,
