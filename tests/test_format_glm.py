@@ -387,6 +387,27 @@ def test_tool_call_not_followed_by_a_name_is_an_error(fmt: str, after: str, code
     assert coalesce(run(fmt, list(src))) == coalesce(events)
 
 
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("holdback", [11, 12, 20])
+def test_head_longer_than_the_holdback_is_a_limit_never_a_shorter_tag(
+    fmt: str, holdback: int
+) -> None:
+    """``<tool_call>NAME`` longer than ``max_holdback``: neither the bare marker nor a
+    name cut at the window wins; ``limit_exceeded`` at its start, whatever the
+    chunking, then parsing goes on."""
+    src = "Hi" + glm_call("n" * 30, [("a", "1")]) + "ok" + glm_call("g", [])
+    events = run(fmt, [src], max_holdback=holdback)
+    assert [(e.code, e.offset) for e in typed(events, "error")] == [("limit_exceeded", 2)]
+    # With 11, "<tool_call>g" does not fit either: skipped while resynchronising.
+    survivors = [] if holdback == 11 else ["g"]
+    assert [e.name for e in typed(events, "tool_call_start")] == survivors  # no cut name
+    assert [c.name for c in typed(events, "tool_call")] == survivors
+    assert coalesce(run(fmt, list(src), max_holdback=holdback)) == coalesce(events)
+    with pytest.raises(toolwire.ParseError) as info:
+        run(fmt, [src], max_holdback=holdback, strict=True)
+    assert (info.value.code, info.value.offset) == ("limit_exceeded", 2)
+
+
 # -- reasoning, whitespace and prompt tails -----------------------------------------------------
 
 

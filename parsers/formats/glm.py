@@ -106,7 +106,7 @@ def _spec(name: str, description: str, models: str) -> FormatSpec:
         islands={},
         call_openers={"TOOL_HEAD": _name, "TOOL_OPEN": _no_name},
         call_closers=frozenset({"TOOL_CLOSE"}),
-        resync_before=frozenset({"THINK_OPEN", "TOOL_HEAD", "TOOL_OPEN"}),
+        resync_before=frozenset({"THINK_OPEN", "TOOL_HEAD"}),
         resync_after=frozenset({"TOOL_CLOSE"}),
         block_names={
             "TEXT": "text",
