@@ -563,6 +563,11 @@ class StreamParser:
                     buf[p:],
                 )
                 self._recover(out)
+                # Resynchronise after its first character: a resync delimiter that
+                # matches at p inside the window (a shorter one, or a longer one cut
+                # by the window) would lead straight back here.
+                self._pos.advance(buf[p])
+                i = p + 1
                 continue
             assert not isinstance(verdict, str)
             i = self._delimiter(ls, verdict[0], buf, p, verdict[1], out)
@@ -590,6 +595,11 @@ class StreamParser:
             # chunking.
             if not final and n - p <= self.max_holdback and self._may_grow(ls, buf, p, n):
                 return "hold"
+            if n > limit and any(d.prefix(buf, p, limit + 1) for d in ls.delimiters + ls.strays):
+                # A longer delimiter may run past the hold-back window (GLM's
+                # ``<tool_call>NAME`` beyond a bare ``<tool_call>``): the shorter match
+                # must not win just because the window cut the longer one.
+                return "limit"
             return best
         window = min(n, limit + 1)
         viable = any(

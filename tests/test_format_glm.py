@@ -25,7 +25,7 @@ from importlib import resources
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.lark import from_lark
 from lark import Lark
@@ -270,21 +270,142 @@ def test_marker_text_inside_a_value_is_data(fmt: str) -> None:
 
 @pytest.mark.parametrize("fmt", FORMATS)
 @pytest.mark.parametrize("sep", ["\n", ""])
-def test_missing_last_arg_value_close(fmt: str, sep: str) -> None:
+def test_missing_last_arg_value_close_is_truncated(fmt: str, sep: str) -> None:
+    """Only </arg_value> ends a value: without it the value runs on through
+    </tool_call> to the end of the output, which is a cut call (never a call)."""
     src = glm_call("fetch_row", [("id", "7"), ("note", "kept\n")], sep, close=False)
     events = run(fmt, list(src), tools=TOOLS)
-    assert summary(events)["calls"] == [("fetch_row", {"id": 7, "note": "kept\n" + sep})]
-    assert summary(events)["errors"] == []
+    assert summary(events)["calls"] == []
+    assert summary(events)["errors"] == ["truncated"]
+    assert coalesce(run(fmt, [src], tools=TOOLS)) == coalesce(events)
 
 
-def test_tool_call_close_inside_a_value_ends_the_call() -> None:
-    """Documented: </tool_call> ends a value (as the engines' non-greedy regex does);
-    what follows is top-level again, where stray tags are errors."""
-    src = glm_call("put", [("code", "x</tool_call>y")])
-    got = summary(run(G47, [src], tools=TOOLS))
-    assert got["calls"] == [("put", {"code": "x"})]
-    assert got["content"] == "y"
-    assert got["errors"] == ["unexpected_tag", "unexpected_tag"]
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_value_cut_by_the_end_of_input_is_truncated(fmt: str) -> None:
+    """ai-dynamo/dynamo PR #9355: a GLM output cut inside a value
+    (``<arg_value>NY`` then max_tokens) must be dropped, as vLLM and SGLang drop it,
+    not returned with empty arguments."""
+    src = "<tool_call>get_weather\n<arg_key>location</arg_key>\n<arg_value>NY"
+    events = run(fmt, list(src))
+    assert summary(events) == {"content": "", "reasoning": "", "calls": [], "errors": ["truncated"]}
+    [error] = typed(events, "error")
+    assert error.offset == len(src)
+    assert "</arg_value>" in error.message
+    assert not typed(events, "finish")
+
+
+def test_tool_call_close_inside_a_value_is_data() -> None:
+    """local-inference-lab/vllm PR #639: GLM-4.7 and GLM-5.x tokenize ``</tool_call>``
+    written inside a value (editing parser or template code) as the structural marker,
+    and a parser that closes the call there leaks the rest into the content."""
+    src = glm_call("put", [("code", "x</tool_call>y"), ("tags", "[1]")])
+    got = summary(run(G47, list(src), tools=TOOLS))
+    assert got == {
+        "content": "",
+        "reasoning": "",
+        "calls": [("put", {"code": "x</tool_call>y", "tags": [1]})],
+        "errors": [],
+    }
+
+
+# A write_file whose content documents the format itself: every marker but the
+# value's own closer (undecidable, so a document about the format must not spell
+# it) is data inside <arg_value>...</arg_value>.
+DOC_CONTENT = """# GLM tool calls
+
+Each call is `<tool_call>NAME`, then per argument `<arg_key>KEY</arg_key>` and
+`<arg_value>` with the raw value and its closing tag, then `</tool_call>`:
+
+    <tool_call>get_weather
+    <arg_key>city</arg_key>
+
+An empty call is `<tool_call>ping</tool_call>`.  Reasoning comes first, between
+<think> and </think>; <|observation|> ends the turn after a call.
+"""
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("sep", ["\n", ""])
+def test_write_file_documenting_the_format(fmt: str, sep: str) -> None:
+    tools = [tool("write_file", path="string", content="string")]
+    src = (
+        "I'll write the notes.\n"
+        + glm_call("write_file", [("path", "docs/glm.md"), ("content", DOC_CONTENT)], sep)
+        + "\nDone."
+    )
+    for chunks in ([src], list(src), [bytes([b]) for b in src.encode()]):
+        events = run(fmt, chunks, tools=tools)
+        assert summary(events) == {
+            "content": "I'll write the notes.Done.",
+            "reasoning": "",
+            "calls": [("write_file", {"path": "docs/glm.md", "content": DOC_CONTENT})],
+            "errors": [],
+        }
+        [done] = typed(events, "tool_call")
+        assert done.span[1] == src.rindex("</tool_call>") + len("</tool_call>")
+
+
+# -- "<tool_call>" without a name ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("before", ["", "Let me check.", "Let me check.\n", "\n<think>r</think>\n"])
+def test_output_cut_right_after_tool_call_is_truncated(fmt: str, before: str) -> None:
+    src = before + "<tool_call>"
+    for chunks in ([src], list(src), [src[:-3], src[-3:]]):
+        events = run(fmt, chunks)
+        got = summary(events)
+        assert (got["calls"], got["errors"]) == ([], ["truncated"])
+        assert "<tool_call>" not in got["content"] + got["reasoning"]
+        [error] = typed(events, "error")
+        assert error.offset == len(src)
+    with pytest.raises(toolwire.ParseError) as info:
+        run(fmt, [src], strict=True)
+    assert info.value.code == "truncated"
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize(
+    ("after", "code"),
+    [
+        (" get_weather", "unexpected_text"),
+        ("\nget_weather", "unexpected_text"),
+        ("<arg_key>a</arg_key>", "unexpected_tag"),
+        ("</tool_call>", "unexpected_tag"),
+    ],
+)
+def test_tool_call_not_followed_by_a_name_is_an_error(fmt: str, after: str, code: str) -> None:
+    """The marker is never text; the first error is at the character after it, and
+    parsing resumes (at the next call at the latest)."""
+    src = "Hi <tool_call>" + after + " x " + glm_call("ping", [])
+    events = run(fmt, [src])
+    got = summary(events)
+    assert got["calls"] == [("ping", {})]
+    first = typed(events, "error")[0]
+    assert (first.code, first.offset) == (code, len("Hi <tool_call>"))
+    assert got["content"].startswith("Hi") and "<tool_call>" not in got["content"]
+    assert coalesce(run(fmt, list(src))) == coalesce(events)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("holdback", [11, 12, 20])
+def test_head_longer_than_the_holdback_is_a_limit_never_a_shorter_tag(
+    fmt: str, holdback: int
+) -> None:
+    """``<tool_call>NAME`` longer than ``max_holdback``: neither the bare marker nor a
+    name cut at the window wins; ``limit_exceeded`` at its start, whatever the
+    chunking, then parsing goes on."""
+    src = "Hi" + glm_call("n" * 30, [("a", "1")]) + "ok" + glm_call("g", [])
+    events = run(fmt, [src], max_holdback=holdback)
+    assert [(e.code, e.offset) for e in typed(events, "error")] == [("limit_exceeded", 2)]
+    # With 11, "<tool_call>g" does not fit either: skipped while resynchronising.
+    survivors = [] if holdback == 11 else ["g"]
+    assert [e.name for e in typed(events, "tool_call_start")] == survivors  # no cut name
+    assert [c.name for c in typed(events, "tool_call")] == survivors
+    assert coalesce(run(fmt, list(src), max_holdback=holdback)) == coalesce(events)
+    with pytest.raises(toolwire.ParseError) as info:
+        run(fmt, [src], max_holdback=holdback, strict=True)
+    assert (info.value.code, info.value.offset) == ("limit_exceeded", 2)
 
 
 # -- reasoning, whitespace and prompt tails -----------------------------------------------------
@@ -365,10 +486,12 @@ def test_truncation_at_every_character(fmt: str) -> None:
         errors = summary(events)["errors"]
         if any(c.span[0] + len("<tool_call>") < k < c.span[1] for c in whole):
             assert errors in (["truncated"], ["unexpected_text"]), (k, errors)
+        if any(c.span[0] + len("<tool_call>") == k for c in whole):
+            assert errors == ["truncated"], (k, errors)  # right after the marker
         if k == len(SAMPLE):
             assert errors == []
         text = summary(events)["content"] + summary(events)["reasoning"]
-        assert not any(m in text for m in MARKERS if m != "<tool_call>"), (k, text)
+        assert not any(m in text for m in MARKERS), (k, text)
         assert coalesce(run(fmt, list(cut), tools=TOOLS)) == coalesce(events)
 
 
@@ -378,7 +501,10 @@ MALFORMED = {  # kind: (text, error codes)
         ["unexpected_text"],
     ),
     "text_after_name": ("<tool_call>f g<arg_key>a</arg_key></tool_call>", ["unexpected_text"]),
-    "nameless": ("<tool_call>\n<arg_key>a</arg_key><arg_value>1</arg_value></tool_call>", None),
+    "nameless": (
+        "<tool_call>\n<arg_key>a</arg_key><arg_value>1</arg_value></tool_call>",
+        ["unexpected_text"],
+    ),
     "marker_in_key": (
         "<tool_call>f<arg_key>a<arg_value>1</arg_value></tool_call>",
         ["unexpected_text"],
@@ -479,7 +605,7 @@ raw_text = st.lists(st.one_of(st.sampled_from(FRAGMENTS), st.text(max_size=3)), 
 texts = raw_text.map(lambda s: break_matches(s, ANY_MARKER))
 reasonings = raw_text.map(lambda s: break_matches(s, pattern_of("THINK_CLOSE")))
 raw_strings = st.one_of(
-    raw_text.map(lambda s: break_matches(s, pattern_of("VALUE_CLOSE", "TOOL_CLOSE"))),
+    raw_text.map(lambda s: break_matches(s, pattern_of("VALUE_CLOSE"))),
     st.sampled_from(["00917", "4_200", '{"k": [1]}', "3", "true", "null", " x ", ""]),
 )
 names = st.text(
@@ -546,14 +672,12 @@ def draw_call(draw: st.DrawFn, doc: Doc) -> tuple[str, int]:
     body = ws()
     arguments: dict[str, Any] = {}
     pairs = draw(st.lists(keys, max_size=3, unique=True))
-    for k, key in enumerate(pairs):
+    for key in pairs:
         kind = types.setdefault(key, draw(st.sampled_from(JSON_TYPES)))
         raw, value = draw_value(draw, kind)
         arguments[key] = value
         key_ws = draw(st.sampled_from(["", "", " "]))
         body += f"<arg_key>{key_ws}{key}{key_ws}</arg_key>{ws()}<arg_value>{raw}"
-        if k == len(pairs) - 1 and draw(st.integers(0, 4)) == 0:
-            continue  # the last </arg_value> missing: </tool_call> follows the value
         body += "</arg_value>" + ws()
     text = head + body + "</tool_call>"
     start = len(doc.text)
@@ -628,10 +752,13 @@ def documents(draw: st.DrawFn, tails: bool = True) -> Doc:
         think(closed=False)
         doc.error("truncated", len(doc.text))
     elif tail == "cut_call":
+        # Cut anywhere from right after the <tool_call> marker to just before the
+        # call's completing ">": inside the name, a key, a value (the last
+        # </arg_value> missing), the layout, </tool_call>.
         saved = (list(doc.events), list(doc.calls), doc.index, doc.after_call)
-        text, head = draw_call(draw, doc)
+        text, _head = draw_call(draw, doc)
         doc.events, doc.calls, doc.index, doc.after_call = saved
-        doc.add(text[: draw(st.integers(head, len(text) - 1))])
+        doc.add(text[: draw(st.integers(len("<tool_call>"), len(text) - 1))])
     return doc
 
 
@@ -647,6 +774,8 @@ def check_oracle(doc: Doc, events: list[dict[str, Any]]) -> None:
         rest = events[n:]
         errors = [e["code"] for e in rest if e["type"] == "error"]
         assert errors in (["truncated"], ["unexpected_text"]), rest
+        if doc.text.endswith("<tool_call>"):
+            assert errors == ["truncated"], rest
         assert not [e for e in rest if e["type"] in ("tool_call", "text_delta", "reasoning_delta")]
 
 
@@ -707,6 +836,10 @@ def _layout() -> st.SearchStrategy[str]:
 
 
 _GRAMMAR = (resources.files("toolwire.grammars") / "glm.lark").read_text("utf-8")
+# The nameless "<tool_call>" alternative never parses to the end (its NAME is never
+# lexed): documents derive the other ones.
+_GRAMMAR = _GRAMMAR.replace("         | TOOL_OPEN NAME\n", "")
+assert "TOOL_OPEN NAME" not in _GRAMMAR
 lark_documents = from_lark(
     Lark(_GRAMMAR, parser="lalr", lexer="contextual", start="start"),
     start="start",
@@ -715,7 +848,7 @@ lark_documents = from_lark(
         "REASONING": _pieces(reasonings, "THINK_CLOSE"),
         "TOOL_HEAD": names.map(lambda n: "<tool_call>" + n),
         "KEY": st.text(alphabet="abc_ \n1é", max_size=5),
-        "VALUE": _pieces(raw_strings, "VALUE_CLOSE", "TOOL_CLOSE"),
+        "VALUE": _pieces(raw_strings, "VALUE_CLOSE"),
         "LEAD": _layout(),
         "GAP": _layout(),
         "PAD": _layout(),
@@ -747,6 +880,61 @@ def test_grammar_documents(text: str, fmt: str, data: st.DataObject) -> None:
     assert coalesce(run(fmt, data.draw(chunkings(text)))) == whole
     assert coalesce(run(fmt, data.draw(chunkings(text.encode("utf-8"))))) == whole
     check_earliest_completion(fmt, text, data.draw(chunkings(text)))
+
+
+# -- values holding every marker --------------------------------------------------------------
+
+VALUE_MARKERS = [
+    *(m for m in MARKERS if m != "</arg_value>"),
+    "<|assistant|>",
+    "<|user|>",
+    "<|observation|>",
+    "<|system|>",
+    "<|endoftext|>",
+    "<tool_response>",
+    "</tool_response>",
+    "</arg_value",  # the closer's prefixes are data too
+    "</arg_value >",
+]
+
+
+@st.composite
+def marker_values(draw: st.DrawFn) -> str:
+    """Every GLM marker but ``</arg_value>``, in any order, among raw text."""
+    markers = draw(st.permutations(VALUE_MARKERS))
+    fill = st.lists(raw_strings, max_size=len(markers) + 1, min_size=len(markers) + 1)
+    pieces = draw(fill)
+    value = pieces[0] + "".join(m + p for m, p in zip(markers, pieces[1:], strict=True))
+    # Adjacent pieces must not spell the closer: break any that appears.
+    return break_matches(value, pattern_of("VALUE_CLOSE"))
+
+
+@settings(max_examples=60)
+@given(
+    fmt=st.sampled_from(FORMATS),
+    value=marker_values(),
+    sep=st.sampled_from(["\n", "", " "]),
+    typed_as=st.sampled_from(["code", "untyped_key"]),
+    data=st.data(),
+)
+def test_value_holding_every_marker_round_trips(
+    fmt: str, value: str, sep: str, typed_as: str, data: st.DataObject
+) -> None:
+    """Only ``</arg_value>`` ends a value: a string value holding every other marker
+    comes back exactly (string schema, or no schema for the key), whatever the
+    chunking, and the pair after it is still read."""
+    src = "Writing.\n" + glm_call("put", [(typed_as, value), ("tags", "[1]")], sep)
+    payload: Any = src.encode("utf-8") if data.draw(st.booleans()) else src
+    chunks = data.draw(chunkings(payload))
+    outs = check_earliest_completion(fmt, src, chunks, tools=TOOLS)
+    events = [e for out in outs for e in out]
+    assert summary(events) == {
+        "content": "Writing.",
+        "reasoning": "",
+        "calls": [("put", {typed_as: value, "tags": [1]})],
+        "errors": [],
+    }
+    check_calls(src, events)
 
 
 # -- arbitrary input: clear errors --------------------------------------------------------------

@@ -282,7 +282,145 @@ def test_tags_mid_line_do_not_end_a_value_without_its_close() -> None:
     assert args_of(src) == {"cmd": "print('<parameter=x>')"}
 
 
-def test_missing_tool_call_opener() -> None:
+# -- missing <tool_call>: outputs captured from real models ------------------------------------
+
+BARE_TOOLS: list[dict[str, Any]] = [
+    {"type": "function", "function": {"name": name, "parameters": {"properties": props}}}
+    for name, props in {
+        "special_function": {"arg1": {"type": "integer"}},
+        "special_function_with_opt": {"arg1": {"type": "integer"}, "arg2": {"type": "integer"}},
+        "Read": {"file_path": {"type": "string"}},
+        "glob": {"pattern": {"type": "string"}},
+        "list_files": {},
+        "get_file_contents": {"file_name": {"type": "string"}},
+        "a": {"x": {"type": "integer"}},
+        "b": {"y": {"type": "integer"}},
+    }.items()
+]
+SPECIAL = "<parameter=arg1>\n1\n</parameter>\n"
+SPECIAL_OPT = "<parameter=arg1>\n1\n</parameter>\n<parameter=arg2>\n2\n</parameter>\n"
+
+# (output, content, calls): Qwen3-Coder skipping the <tool_call> opener.
+BARE_CASES: dict[str, tuple[str, str, list[tuple[str, dict[str, Any]]]]] = {
+    # llama.cpp tests/test-chat.cpp, Qwen3-Coder block: "Some models skip the opening
+    # <tool_call> and go straight to <function=>", with the closing </tool_call> kept.
+    "llama.cpp: top level": (
+        "<function=special_function>\n" + SPECIAL + "</function>\n</tool_call>",
+        "",
+        [("special_function", {"arg1": 1})],
+    ),
+    # llama.cpp, the same block: a sentence of prose first (llama.cpp keeps its "\n"
+    # in the content; here it is the separator before a call, FORMATS.md 12).
+    "llama.cpp: after prose": (
+        "Let me call it.\n<function=special_function>\n" + SPECIAL + "</function>\n</tool_call>",
+        "Let me call it.",
+        [("special_function", {"arg1": 1})],
+    ),
+    # llama.cpp, the same block: "Only the first call may omit it, the rest keep the
+    # </tool_call>\n<tool_call> separator".
+    "llama.cpp: only the first call omits it": (
+        "<function=special_function>\n"
+        + SPECIAL
+        + "</function>\n</tool_call>\n<tool_call>\n<function=special_function_with_opt>\n"
+        + SPECIAL_OPT
+        + "</function>\n</tool_call>",
+        "",
+        [("special_function", {"arg1": 1}), ("special_function_with_opt", {"arg1": 1, "arg2": 2})],
+    ),
+    # Ollama issue #16686 (qwen3-coder:30b behind Claude Code, deterministic for one
+    # prompt): no opening <tool_call>, a trailing </tool_call>.
+    "Ollama #16686: Read": (
+        "<function=Read>\n<parameter=file_path>\n/path/to/the/file.md\n</parameter>\n"
+        "</function>\n</tool_call>\n",
+        "",
+        [("Read", {"file_path": "/path/to/the/file.md"})],
+    ),
+    # Ollama issue #18530 (qwen3-coder:30b in OpenCode): a sentence of reasoning ending
+    # in a blank line, then the call without its opener, closed by </tool_call>.
+    "Ollama #18530: prose, blank line, call": (
+        "I'll start by finding the Go files in the project.\n\n<function=glob>\n"
+        "<parameter=pattern>\n**/*.go\n</parameter>\n</function>\n</tool_call>",
+        "I'll start by finding the Go files in the project.",
+        [("glob", {"pattern": "**/*.go"})],
+    ),
+    # Ollama issue #12751 (qwen3-coder, two tools): the reported content up to the
+    # call it lost, a tool without parameters.
+    "Ollama #12751: list_files": (
+        "I'll help you explore the contents of each file in the current directory. First, "
+        "I'll list all the files to see what we're working with, and then I'll examine "
+        "each file's contents.\n\n<function=list_files>\n</function>\n</tool_call>",
+        "I'll help you explore the contents of each file in the current directory. First, "
+        "I'll list all the files to see what we're working with, and then I'll examine "
+        "each file's contents.",
+        [("list_files", {})],
+    ),
+    # The same report's follow-up shape: several opener-less calls in a row, each
+    # closed by </tool_call>.
+    "several in a row, each with </tool_call>": (
+        "Reading both.\n\n<function=get_file_contents>\n<parameter=file_name>\na.txt\n"
+        "</parameter>\n</function>\n</tool_call>\n<function=get_file_contents>\n"
+        "<parameter=file_name>\nb.txt\n</parameter>\n</function>\n</tool_call>",
+        "Reading both.",
+        [
+            ("get_file_contents", {"file_name": "a.txt"}),
+            ("get_file_contents", {"file_name": "b.txt"}),
+        ],
+    ),
+    # An engine's port of llama.cpp's Qwen3-Coder cases ("two calls in one region"):
+    # several in a row, no </tool_call> at all.
+    "several in a row, no </tool_call>": (
+        "<function=a>\n<parameter=x>\n1\n</parameter>\n</function>\n"
+        "<function=b>\n<parameter=y>\n2\n</parameter>\n</function>",
+        "",
+        [("a", {"x": 1}), ("b", {"y": 2})],
+    ),
+    "compact, glued to the prose and to each other": (
+        "Ok.<function=a><parameter=x>1</parameter></function></tool_call>"
+        "<function=b><parameter=y>2</parameter></function> and done.",
+        "Ok. and done.",
+        [("a", {"x": 1}), ("b", {"y": 2})],
+    ),
+}
+
+
+def function_close_ends(src: str) -> list[int]:
+    """Offsets just past each ``</function>``: where each call of ``BARE_CASES`` ends."""
+    return [m.end() for m in re.finditer("</function>", src)]
+
+
+def call_starts(src: str) -> list[int]:
+    """Where each call of ``BARE_CASES`` starts: its ``<tool_call>`` if it has one,
+    else its ``<function=``."""
+    out = []
+    for m in re.finditer("<function=", src):
+        head = src[: m.start()].rstrip("\n")
+        out.append(len(head) - len("<tool_call>") if head.endswith("<tool_call>") else m.start())
+    return out
+
+
+@pytest.mark.parametrize("case", list(BARE_CASES))
+def test_missing_tool_call_opener_real_outputs(case: str) -> None:
+    src, content, expected = BARE_CASES[case]
+    events = check_chunkings(src, tools=BARE_TOOLS)
+    assert errors(events) == []
+    assert visible(events) == content  # no markup, no </tool_call> in the text
+    got = calls(events)
+    assert [(c.name, c.arguments) for c in got] == expected
+    # Each call spans its <function=...> to its </function>, like a wrapped call's.
+    assert [c.span for c in got] == list(
+        zip(call_starts(src), function_close_ends(src), strict=True)
+    )
+    finish = "stop" if content.endswith("done.") else "tool_calls"
+    assert events[-1] == Finish(reason=finish)
+    # Earliest completion: fed one character at a time, each tool_call comes out of
+    # the feed that delivers the ">" of its </function>.
+    parser = toolwire.parser(FORMAT, tools=BARE_TOOLS)
+    seen = [k + 1 for k, ch in enumerate(src) for _ in calls(parser.feed(ch))]
+    assert not calls(parser.close())
+    assert seen == function_close_ends(src)
+
+
+def test_missing_tool_call_opener_text_after_the_call() -> None:
     src = "Running it.\n<function=run_cmd>\n<parameter=cmd>\nls\n</parameter>\n</function>\nDone."
     events = check_chunkings(src, tools=TOOLS)
     assert visible(events) == "Running it.Done."
@@ -291,10 +429,83 @@ def test_missing_tool_call_opener() -> None:
     assert call.span == (src.index("<function="), src.index("\nDone."))
 
 
-def test_function_tag_mentioned_in_text_is_text() -> None:
-    src = "Use <function=NAME> to call a tool, then </function>."
+@pytest.mark.parametrize("gap", ["", "\n", " \n\t", " " * 64])
+def test_tool_call_close_after_a_bare_call_is_markup(gap: str) -> None:
+    """The ``</tool_call>`` of the block the model never opened, after at most 64
+    whitespace characters, is markup; the text after it is text."""
+    call = "<function=ping>\n</function>"
+    src = "Ping.\n" + call + gap + "</tool_call>\nPong."
+    events = check_chunkings(src, tools=TOOLS)
+    assert (visible(events), errors(events)) == ("Ping.Pong.", [])
+    assert [c.span for c in calls(events)] == [(6, 6 + len(call))]
+
+
+@pytest.mark.parametrize(
+    ("after", "text"),
+    [
+        # Text first: top level again, where </tool_call> is text like any stray tag.
+        (" ok </tool_call>", " ok </tool_call>"),
+        ("\nok\n</tool_call>", "ok\n</tool_call>"),
+        # Past 64 whitespace characters the tag is no longer the call's.
+        (" " * 65 + "</tool_call>", " " * 65 + "</tool_call>"),
+        # Only one </tool_call> belongs to the call.
+        ("</tool_call></tool_call>", "</tool_call>"),
+    ],
+)
+def test_tool_call_close_elsewhere_after_a_bare_call_is_text(after: str, text: str) -> None:
+    src = "<function=ping>\n</function>" + after
+    events = check_chunkings(src, tools=TOOLS)
+    assert (visible(events), errors(events), len(calls(events))) == (text, [], 1)
+
+
+@pytest.mark.parametrize(
+    "src",
+    [
+        "Use <function=NAME> to call a tool, then </function>.",
+        # An engine's port of llama.cpp's Qwen3-Coder cases: prose that mentions the tag.
+        "call it with <function= to open the call",
+        "the tag is <function=name> in this template",
+        "<function=>\n</function>",  # no name: not a call head
+        "Write <function=run_cmd>\nthen the parameters, then </function>\n</tool_call>.",
+        "x <function=run_cmd>",
+        "<function=run_cmd> <parameter",
+    ],
+)
+def test_function_tag_mentioned_in_text_is_text(src: str) -> None:
     events = check_chunkings(src, tools=TOOLS)
     assert (visible(events), calls(events), errors(events)) == (src, [], [])
+
+
+def test_function_tag_mentioned_then_a_bare_call() -> None:
+    src = "The syntax is <function=NAME>; calling now.\n<function=ping>\n</function>"
+    events = check_chunkings(src, tools=TOOLS)
+    assert visible(events) == "The syntax is <function=NAME>; calling now."
+    assert [c.name for c in calls(events)] == ["ping"]
+
+
+@pytest.mark.parametrize(
+    ("cut", "code"),
+    [
+        # continuedev/continue #13057 (qwen3-coder:30b on Ollama): the opener-less call
+        # written without </parameter> nor </function>, then the end of the output.
+        (
+            "<function=create_new_file>\n<parameter=filepath> test.txt\n"
+            "<parameter=contents> hello\n",
+            "truncated",
+        ),
+        # An engine's port of llama.cpp's cases keeps these as calls ("function tag left
+        # open"); a call whose syntax did not close is never reported (FORMATS.md 0).
+        ("<function=f>\n<parameter=x>\n1\n</parameter>\n", "truncated"),
+        ("<function=f>\n<parameter=x>\n1", "truncated"),
+        # A tag cut short where only tags may follow: held text reported by the core
+        # as unexpected text, as for a wrapped call.
+        ("<function=f>\n</function", "unexpected_text"),
+    ],
+)
+def test_bare_call_cut_by_the_end_is_an_error_never_a_call(cut: str, code: str) -> None:
+    prose = 'I\'ll create a file called test.txt with the content "hello".'
+    events = check_chunkings(prose + "\n\n" + cut)
+    assert (visible(events), calls(events), errors(events)) == (prose, [], [code])
 
 
 def test_input_may_end_after_function_close() -> None:
@@ -633,7 +844,8 @@ def call_markup(
     draw: st.DrawFn, name: str, kinds: dict[str, str], start: int, bare: bool
 ) -> tuple[str, dict[str, Any]]:
     """One call as the template renders it, with the variations models produce: the
-    compact layout, a missing ``</parameter>``, a missing ``<tool_call>``."""
+    compact layout, a missing ``</parameter>``, a missing ``<tool_call>`` (with or
+    without the ``</tool_call>`` after ``</function>``)."""
     keys = draw(st.lists(st.sampled_from(sorted(kinds)), unique=True, max_size=4)) if kinds else []
     compact = draw(st.booleans())
     head = "" if bare else ("<tool_call>" if compact else "<tool_call>\n")
@@ -668,7 +880,26 @@ def call_markup(
     end = start + len(markup)
     if not bare:
         markup += "</tool_call>" if compact else "\n</tool_call>"
+    else:
+        # The </tool_call> of the block the model never opened: missing, or markup.
+        markup += draw(
+            st.sampled_from(["", "", "</tool_call>", "\n</tool_call>", " \n\t</tool_call>"])
+        )
     return markup, {"name": name, "arguments": arguments, "raw": raw, "span": (start, end)}
+
+
+BARE_TAIL = re.compile(r"[ \t\r\n]{0,64}</tool_call>")
+"""What the parser takes as the ``</tool_call>`` of an opener-less call right after
+its ``</function>``."""
+
+
+def after_open_bare_call(text: str) -> str:
+    """Text following a bare call that has no ``</tool_call>``, cleared of one at its
+    start (which would be the call's markup, not text)."""
+    while (m := BARE_TAIL.match(text)) is not None:
+        k = text.index("<", m.start())
+        text = text[: k + 1] + " " + text[k + 1 :]
+    return text
 
 
 def expected_text(segment: str, before_call: bool) -> str:
@@ -714,6 +945,7 @@ def documents(draw: st.DrawFn) -> Doc:
             reasoning = r.strip("\n")
     content = ""
     calls_: list[dict[str, Any]] = []
+    open_bare = False  # the last call is bare, without its </tool_call>
     for i in range(draw(st.integers(1 if mode == "forced-call" else 0, 3))):
         in_reasoning = mode == "forced-call" and i == 0
         if not in_reasoning:
@@ -721,6 +953,8 @@ def documents(draw: st.DrawFn) -> Doc:
             # between calls; models also glue them.
             seg = break_matches(draw(soup), IN_TEXT)
             piece = ("\n" if i else "") + seg + draw(st.sampled_from(["\n\n", "\n", ""]))
+            if open_bare:
+                piece = after_open_bare_call(piece)
             text += piece
             content += expected_text(piece, before_call=True)
         bare = not in_reasoning and draw(st.integers(0, 3)) == 0
@@ -728,9 +962,12 @@ def documents(draw: st.DrawFn) -> Doc:
         markup, call = draw(call_markup(name, kinds[name], len(text), bare))
         text += markup
         calls_.append(call)
+        open_bare = bare and not markup.endswith("</tool_call>")
     tail = break_matches(draw(soup), IN_TEXT)
     if calls_ and tail:
         tail = "\n" + tail
+    if open_bare:
+        tail = after_open_bare_call(tail)
     text += tail
     content += expected_text(tail, before_call=False)
     return Doc(text, prompt, tools, content, reasoning, calls_, tail)

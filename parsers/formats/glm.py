@@ -17,24 +17,35 @@ Decisions:
   whitespace character or ``<`` (``<arg_key>``, ``</tool_call>``); only whitespace
   may come between it and the first tag.  ``<tool_call>NAME`` is one delimiter, so
   ``tool_call_start`` comes with the character that ends the name.  A ``<tool_call>``
-  not directly followed by a name opens no call (it is text, and the argument tags
-  after it are stray-tag errors).
+  not directly followed by a name character is the marker token opening a call that
+  has no name (it takes a call index, like any broken call): an output cut right
+  there (``max_tokens`` after the marker) is a ``truncated`` error at ``close()``,
+  never text; anything else after it (whitespace, a tag) is an error at that
+  character (``unexpected_text`` / ``unexpected_tag``).  The grammar's ``NAME``
+  terminal, which is never lexed, is what keeps that call from going on.
 * **Values** are raw (no quotes, no escaping, whitespace inside ``<arg_value>`` is
   data) and typed by the tool's schema with the shared ``schema_typing.py``
   (FORMATS.md 0.1, exactly as ``qwen3-coder``): ``3`` is an integer or the string
   ``"3"`` only by the schema, ``00917`` and ``4_200`` stay strings under a string
   schema, integers stay exact at any size; without a schema for the key the text is
   kept verbatim.  Keys lose surrounding whitespace.  An empty value is ``""``.
-* **Where a value ends.** Only at ``</arg_value>``: ``<tool_call>``, ``<arg_key>``,
-  ``<arg_value>``, ``</arg_key>`` and ``<think>`` inside a value are data (GLM
-  tokenizes them as markers there too; only the nesting tells).  The one exception
-  is ``</tool_call>``: it ends the value and the call when the last ``</arg_value>``
-  is missing (the value is kept), as the engines' ``<tool_call>(.*?)</tool_call>``
-  does.  A ``</arg_value>`` inside a value is undecidable and ends it.
+* **Where a value ends.** Only at ``</arg_value>``: every other marker inside a value
+  is data, the call's own ``</tool_call>`` included, as are ``<tool_call>``,
+  ``<arg_key>``, ``</arg_key>``, ``<arg_value>``, ``<think>``, ``</think>`` and the
+  role tokens (GLM tokenizes marker text inside a value as the marker; only the
+  nesting tells).  So a ``write_file`` whose content documents the format, or a
+  patch to a GLM parser, round-trips, where the engines'
+  ``<tool_call>(.*?)</tool_call>`` ends the value and the call at the first
+  ``</tool_call>`` and leaks the rest into the content.  The price: a model that
+  drops the last ``</arg_value>`` (which FORMATS.md 7 would rescue at
+  ``</tool_call>``) has its value run to the end of the output, a ``truncated``
+  error, as is any value cut by the end of input (FORMATS.md 0: never a call).  A
+  ``</arg_value>`` inside a value is undecidable and ends it.
 * **Completion.** Each value is final at its ``</arg_value>``, but another
   ``<arg_key>`` may follow, so the call completes (``tool_call``) at the ``>`` of
-  ``</tool_call>``.  A call cut anywhere before is a ``truncated`` error at
-  ``close()``, never a call.  ``raw`` is the markup after the name, as written.
+  ``</tool_call>``.  A call cut anywhere before, from the ``<tool_call>`` marker on,
+  is a ``truncated`` error at ``close()``, never a call.  ``raw`` is the markup after
+  the name, as written.
 * **Whitespace of text and reasoning.** The templates ``.strip()`` reasoning and
   content, so every leading and trailing whitespace run of a text or reasoning run
   is separator: the ``\\n`` before ``<think>`` and after ``</think>``, before each
@@ -68,6 +79,11 @@ def _name(head: str) -> str:
     return head[len("<tool_call>") :]
 
 
+def _no_name(head: str) -> None:
+    """``<tool_call>`` alone: no name (the call cannot go on)."""
+    return None
+
+
 def _spec(name: str, description: str, models: str) -> FormatSpec:
     return FormatSpec(
         name=name,
@@ -88,7 +104,7 @@ def _spec(name: str, description: str, models: str) -> FormatSpec:
             "PAD": _LAYOUT,
         },
         islands={},
-        call_openers={"TOOL_HEAD": _name},
+        call_openers={"TOOL_HEAD": _name, "TOOL_OPEN": _no_name},
         call_closers=frozenset({"TOOL_CLOSE"}),
         resync_before=frozenset({"THINK_OPEN", "TOOL_HEAD"}),
         resync_after=frozenset({"TOOL_CLOSE"}),
@@ -96,6 +112,8 @@ def _spec(name: str, description: str, models: str) -> FormatSpec:
             "TEXT": "text",
             "REASONING": "reasoning text",
             "TOOL_HEAD": "<tool_call>NAME",
+            "TOOL_OPEN": "<tool_call>",
+            "NAME": "the tool name right after <tool_call>",
             "KEY": "argument key",
             "VALUE": "argument value",
             "LEAD": "whitespace",

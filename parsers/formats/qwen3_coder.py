@@ -27,11 +27,18 @@ without a schema for the key the text is kept verbatim).  The grammar
 * **Missing ``</function>``.** ``</tool_call>`` completes the call.  A block may hold
   several functions (``<function=a>…</function><function=b>…</function>``): each is
   a call.
-* **Missing ``<tool_call>``.** ``<function=NAME>`` in text opens a call when
-  ``<parameter=`` or ``</function>`` follows it (a bounded look-ahead); otherwise it is
-  text.  Such a call ends at ``</function>`` (or at a ``</tool_call>`` met before
-  it); what follows ``</function>`` is top-level again, so a ``</tool_call>`` there
-  is text, like any stray closing tag.
+* **Missing ``<tool_call>``** (Qwen3-Coder's most-reported failure: Ollama issues
+  #16686, #18530, #12751).  ``<function=NAME>`` opens a call, at the top level or after
+  text, when ``<parameter=`` or ``</function>`` follows it (a bounded look-ahead);
+  otherwise it is text (``<function=`` mentioned in prose, ``<function=NAME>`` with
+  no call head after it).  Such a call completes at ``</function>``, as a wrapped one
+  does (``tool_call`` in the feed with its ``>``; or at a ``</tool_call>`` met before
+  it).  A ``</tool_call>`` right after that ``</function>`` (after at most 64
+  whitespace characters) closes the block the model never opened: it is markup,
+  never text, and it may be missing.  Anything else after ``</function>`` is
+  top-level text again, where a later ``</tool_call>`` is text like any stray
+  closing tag; several bare calls in a row, with or without ``</tool_call>``, are
+  calls in order.
 * **Missing ``</tool_call>`` at the end.** The call completes at ``</function>``
   (values are final there: ``tool_call`` is emitted in the feed that delivers its
   ``>``), so the input may end right after it: a client that stops generating at the
@@ -128,5 +135,6 @@ SPEC = FormatSpec(
         "PARAM_CLOSE": "</parameter>",
         "VALUE_FUNCTION_CLOSE": "</function>",
         "VALUE_TOOL_CLOSE": "</tool_call>",
+        "BARE_TAIL": "</tool_call>",
     },
 )
