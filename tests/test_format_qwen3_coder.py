@@ -497,9 +497,9 @@ def test_function_tag_mentioned_then_a_bare_call() -> None:
         # open"); a call whose syntax did not close is never reported (FORMATS.md 0).
         ("<function=f>\n<parameter=x>\n1\n</parameter>\n", "truncated"),
         ("<function=f>\n<parameter=x>\n1", "truncated"),
-        # A tag cut short where only tags may follow: held text reported by the core
-        # as unexpected text, as for a wrapped call.
-        ("<function=f>\n</function", "unexpected_text"),
+        # A tag cut short where only tags may follow: the input ended inside a
+        # delimiter (the core's cut-delimiter rule), as for a wrapped call.
+        ("<function=f>\n</function", "truncated"),
     ],
 )
 def test_bare_call_cut_by_the_end_is_an_error_never_a_call(cut: str, code: str) -> None:
