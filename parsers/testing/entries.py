@@ -149,7 +149,11 @@ ENTRIES: dict[str, FormatEntry] = {
     ),
     "deepseek-r1": FormatEntry(
         rules={"section": CALL},
-        rewrites=(*_DEEPSEEK_SECTION, ("CALLS_BEGIN_IN_THINK _calls", CALL)),
+        rewrites=(
+            *_DEEPSEEK_SECTION,
+            ("CALLS_BEGIN_IN_THINK _calls", CALL),
+            (" | _bare_first _calls)", ")"),  # a call, glued to its opener: as above
+        ),
     ),
     "deepseek-v3": FormatEntry(rules={"section": CALL}, rewrites=_DEEPSEEK_SECTION),
     "deepseek-v3.1": FormatEntry(
@@ -160,7 +164,10 @@ ENTRIES: dict[str, FormatEntry] = {
     "deepseek-v4": _DSML,
     "kimi-k2": FormatEntry(
         rules={"section": CALL, "think_section": CALL},
-        rewrites=(("     | implicit_section\n", ""),),
+        rewrites=(
+            ("start: _item* open_think?", "start: _item*"),
+            ("     | implicit_section\n", ""),
+        ),
     ),
     "glm-4.5": _GLM,
     "glm-4.7": _GLM,
