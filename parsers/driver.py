@@ -753,8 +753,9 @@ class StreamParser:
     ) -> None:
         """One argument of an assembled call.  A value that breaks the type its opener
         declared (``FormatSpec.value_type_from``) is an error at its offending
-        character and drops the call; it is reported only when a delimiter ended the
-        value (otherwise the call is being cut or dropped anyway)."""
+        character and drops the call, unless the declaration kept its raw text
+        (``json_or_raw``: the call goes on); it is reported only when a delimiter
+        ended the value (otherwise the call is being cut or dropped anyway)."""
         key = call.key
         try:
             call.add_value(text, self._schemas)
@@ -774,7 +775,8 @@ class StreamParser:
                 offset + exc.index,
                 where=(line, column),
             )
-            self._recover(out)
+            if not exc.kept:
+                self._recover(out)
 
     def _delimiter(
         self, ls: LexState, d: Delimiter, buf: str, p: int, end: int, out: list[Event]

@@ -88,6 +88,9 @@ _DSML = FormatEntry(
     ),
     opened_after='">',
     completes_at="</｜DSML｜invoke>",
+    # No invalid argument text: a string="false" value that is not JSON keeps the
+    # call (as a string, with an error), so it breaks no call.
+    invalid=(),
     raw_values="VALUE",
     raw_context="</｜DSML｜parameter>\n</｜DSML｜invoke>",
 )
