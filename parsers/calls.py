@@ -85,6 +85,7 @@ def declared_value(raw: str, declared: str) -> Any:
 class PendingCall:
     __slots__ = (
         "arguments",
+        "builtin",
         "declared",
         "id",
         "index",
@@ -103,6 +104,8 @@ class PendingCall:
         self.span_start = span_start
         self.started = False
         """Whether tool_call_start was emitted."""
+        self.builtin = False
+        """A call to a built-in tool (``FormatSpec.builtin_openers``)."""
         self.arguments: dict[str, Any] = {}
         self.key: str | None = None
         """Key of the argument whose value comes next (markup formats)."""
@@ -125,7 +128,9 @@ class PendingCall:
 
     def start(self, out: list[Event]) -> None:
         self.started = True
-        out.append(ToolCallStart(index=self.index, id=self.id, name=self.name))
+        out.append(
+            ToolCallStart(index=self.index, id=self.id, name=self.name, builtin=self.builtin)
+        )
 
     def add_raw(self, text: str, out: list[Event]) -> None:
         """Markup inside the call: kept and delivered as argument text."""
@@ -160,4 +165,5 @@ class PendingCall:
             arguments=self.arguments,
             raw="".join(self.raw or ()),
             span=(self.span_start, span_end),
+            builtin=self.builtin,
         )

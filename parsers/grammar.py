@@ -78,6 +78,11 @@ class FormatSpec:
     call_openers: Mapping[str, Callable[[str], str | None]]
     """Delimiter terminals that open a tool call -> function giving the tool name from
     the delimiter's text (None when the name comes later)."""
+    builtin_openers: frozenset[str] = frozenset()
+    """Call openers that address a built-in tool of the model (gpt-oss
+    ``to=browser.search``, ``to=python``): the call's ``tool_call_start`` and
+    ``tool_call`` carry ``builtin=True`` (islands get ``builtin=``), and ``tools=``
+    does not filter it (``unknown_tool``): the client lists its own tools there."""
     envelope: Literal["arguments", "envelope", "auto"] = "arguments"
     """How a JSON call body without a name from its delimiter is read."""
     envelope_id_key: str | None = None

@@ -720,9 +720,7 @@ def draw_call(
         fence_open = draw(st.sampled_from(["\n```json\n", "\n```json", " \n```json\n"]))
         fence_close = draw(st.sampled_from(["\n```", "```", "\n```\n", ""]))
         type_word = (
-            "function"
-            if first_in_think or bare
-            else draw(st.sampled_from(["function"] * 3 + [""]))
+            "function" if first_in_think or bare else draw(st.sampled_from(["function"] * 3 + [""]))
         )
         head = ("" if bare else CB) + type_word + SEP + name + fence_open + lead
         text = head + raw + fence_close + CE

@@ -147,7 +147,6 @@ ENTRIES: dict[str, FormatEntry] = {
             "_closed": "START? _done | START? call\n"
             "_done: analysis END | preamble END | final (END | RETURN)",
         },
-        rewrites=(("| final | builtin)", "| final)"),),
         repeat=False,
     ),
     "deepseek-r1": FormatEntry(
