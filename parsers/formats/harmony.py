@@ -81,12 +81,12 @@ parser state after ``<|message|>`` says what the body is.  Decisions:
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ErrorCode
 from ..events import Event, ToolCall, ToolCallDelta, ToolCallStart, tool_call_delta
 from ..grammar import ContentSpec, FormatSpec
-from ..islands import ISLAND_KINDS
+from ..islands import ISLAND_KINDS, IslandScanner
 from ..json_engine import JsonSyntaxError
 
 _WORD = r"[^\s<]"
@@ -154,6 +154,7 @@ class CodeBody:
     JSON-envelope options are ignored)."""
 
     __slots__ = (
+        "_code",
         "builtin",
         "id",
         "index",
@@ -187,14 +188,15 @@ class CodeBody:
         self.builtin = builtin
         self.streaming = False
         self.quiet = False
-        self.scanner = _CodeScanner(max_size)
+        self._code = _CodeScanner(max_size)
+        self.scanner: IslandScanner = self._code
 
     def feed(self, text: str, start: int, end: int, out: list[Event]) -> int:
         """Consume ``text[start:end]``; the index just past a closer, or -1.  Raises
         ``JsonSyntaxError`` (``limit_exceeded``) at the first character past the size
         limit, having delivered the code before it (the scanner keeps what earlier
         feeds consumed, as the driver's position count expects)."""
-        sc = self.scanner
+        sc = self._code
         held = sc.held
         seg = held + text[start:end] if held else text[start:end]
         hit, width = -1, 0
@@ -229,7 +231,7 @@ class CodeBody:
 
     def fast_feed(self, chunk: str) -> ToolCallDelta | None:
         """The driver's island fast path: a chunk that cannot touch a closer."""
-        sc = self.scanner
+        sc = self._code
         if sc.held or not chunk or "<" in chunk or sc.size + len(chunk) > sc.max_size:
             return None
         if not self.started or self.quiet:
@@ -242,7 +244,7 @@ class CodeBody:
 
     def flush(self, out: list[Event]) -> None:
         """End of input: the held tail was code after all."""
-        sc = self.scanner
+        sc = self._code
         held, sc.held = sc.held, ""
         self._deliver(held, out)
 
@@ -256,7 +258,7 @@ class CodeBody:
                     )
                 )
         if code:
-            sc = self.scanner
+            sc = self._code
             sc.pieces.append(code)
             if len(sc.pieces) > _JOIN_EVERY:
                 sc.code()
@@ -264,7 +266,7 @@ class CodeBody:
                 out.append(tool_call_delta(self.index, self.id, code))
 
     def complete(self, span_end: int) -> ToolCall:
-        code = self.scanner.code()
+        code = self._code.code()
         args: dict[str, Any] = {"code": code}
         return ToolCall(
             index=self.index,
@@ -288,6 +290,12 @@ def _closer_prefix(text: str) -> int:
 
 ISLAND_KINDS.setdefault("harmony_code", CodeBody)
 """Registered here: only this format's grammar names it."""
+
+if TYPE_CHECKING:  # the island protocol, checked statically
+    from ..islands import Island
+
+    def _is_an_island(body: CodeBody) -> Island:
+        return body
 
 
 SPEC = FormatSpec(
