@@ -16,7 +16,7 @@ from .errors import ErrorCode
 from .events import Event, ToolCall, ToolCallStart, tool_call_delta
 from .schema_typing import ToolSchemas
 
-__all__ = ["DeclaredValueError", "PendingCall", "declared_value"]
+__all__ = ["JSON_OR_RAW", "DeclaredValueError", "PendingCall", "declared_value"]
 
 _JSON_TYPES: dict[type, str] = {
     bool: "boolean",
@@ -29,15 +29,24 @@ _JSON_TYPES: dict[type, str] = {
 }
 
 
+JSON_OR_RAW = "json_or_raw"
+"""A declared type: JSON text, but text that is not JSON is kept as the raw string
+(with an ``invalid_json`` error: ``DeclaredValueError.kept``) instead of dropping the
+call.  DSML's ``string="false"``, which models also put on bare words and paths."""
+
+
 class DeclaredValueError(ValueError):
     """A value does not match the type its opener declared (``FormatSpec.value_type_from``)."""
 
-    def __init__(self, code: str, index: int, message: str) -> None:
+    def __init__(self, code: str, index: int, message: str, kept: bool = False) -> None:
         super().__init__(message)
         self.code = code
         self.index = index
         """Offending character, as an index into the raw value."""
         self.message = message
+        self.kept = kept
+        """The raw text was kept as the argument's value (``JSON_OR_RAW``): the error
+        is reported, the call goes on."""
 
 
 def _no_constant(name: str) -> Any:
@@ -47,9 +56,17 @@ def _no_constant(name: str) -> Any:
 def declared_value(raw: str, declared: str) -> Any:
     """The value of ``raw`` under its declared type: ``string`` keeps the text
     verbatim; anything else is strict JSON text (RFC 8259: no ``NaN``), of the
-    declared JSON type unless ``json`` (``number`` admits integers)."""
+    declared JSON type unless ``json`` or ``json_or_raw`` (``number`` admits
+    integers)."""
     if declared == "string":
         return raw
+    if declared == JSON_OR_RAW:
+        try:
+            return declared_value(raw, "json")
+        except DeclaredValueError as exc:
+            exc.kept = True
+            exc.message = f"not JSON ({exc.message}), kept as a string"
+            raise
     try:
         value = json.loads(raw, parse_constant=_no_constant)
     except json.JSONDecodeError as exc:
@@ -68,6 +85,7 @@ def declared_value(raw: str, declared: str) -> Any:
 class PendingCall:
     __slots__ = (
         "arguments",
+        "builtin",
         "declared",
         "id",
         "index",
@@ -86,6 +104,8 @@ class PendingCall:
         self.span_start = span_start
         self.started = False
         """Whether tool_call_start was emitted."""
+        self.builtin = False
+        """A call to a built-in tool (``FormatSpec.builtin_openers``)."""
         self.arguments: dict[str, Any] = {}
         self.key: str | None = None
         """Key of the argument whose value comes next (markup formats)."""
@@ -108,7 +128,9 @@ class PendingCall:
 
     def start(self, out: list[Event]) -> None:
         self.started = True
-        out.append(ToolCallStart(index=self.index, id=self.id, name=self.name))
+        out.append(
+            ToolCallStart(index=self.index, id=self.id, name=self.name, builtin=self.builtin)
+        )
 
     def add_raw(self, text: str, out: list[Event]) -> None:
         """Markup inside the call: kept and delivered as argument text."""
@@ -118,12 +140,18 @@ class PendingCall:
 
     def add_value(self, raw_value: str, schemas: ToolSchemas) -> None:
         """One argument: typed by its declared type if its opener gave one (raises
-        ``DeclaredValueError`` when it does not match), else by the tool's schema."""
+        ``DeclaredValueError`` when it does not match, after keeping the raw text if
+        the declaration says so), else by the tool's schema."""
         key = self.key if self.key is not None else ""
         declared = self.declared
         self.key = self.declared = None
         if declared is not None:
-            self.arguments[key] = declared_value(raw_value, declared)
+            try:
+                self.arguments[key] = declared_value(raw_value, declared)
+            except DeclaredValueError as exc:
+                if exc.kept:
+                    self.arguments[key] = raw_value
+                raise
         else:
             self.arguments[key] = schemas.type_value(self.name, key, raw_value)
 
@@ -137,4 +165,5 @@ class PendingCall:
             arguments=self.arguments,
             raw="".join(self.raw or ()),
             span=(self.span_start, span_end),
+            builtin=self.builtin,
         )

@@ -391,9 +391,11 @@ class _Report:
 
 
 def _describe_call(call: ev.ToolCall) -> str:
-    """``tool_call #0 name({...}) [start:end]``; ``?`` stands for a name not given."""
+    """``tool_call #0 name({...}) [start:end]``; ``?`` stands for a name not given; a
+    call to a built-in tool of the model ends with `` builtin``."""
     start, end = call.span
-    return f"tool_call #{call.index} {call.name or '?'}({_json(call.arguments)}) [{start}:{end}]"
+    line = f"tool_call #{call.index} {call.name or '?'}({_json(call.arguments)}) [{start}:{end}]"
+    return line + " builtin" if call.builtin else line
 
 
 def _json(value: Any) -> str:

@@ -35,7 +35,9 @@ string of the arguments being streamed, and a text or reasoning chunk in which n
 delimiter of the current state can start.  Island kinds other than the JSON body
 may offer the first one as a method ``fast_feed(chunk) -> Event | None``: the
 island takes the chunk whole and returns its one delta, or None to let the lexer
-see it (``gemma_object`` does, for a chunk inside a string).
+see it (``gemma_object`` does, for a chunk inside a string).  An island whose body
+may end at the end of input with text held back (harmony's code body, which keeps
+a possible ``<|call|>`` prefix) may offer ``flush(out)``, called then to deliver it.
 
 Positions come from one ``LineCounter`` fed the consumed text in order.  Island text
 is counted when the island ends (the island keeps it anyway), which keeps the
@@ -866,8 +868,9 @@ class StreamParser:
     ) -> None:
         """One argument of an assembled call.  A value that breaks the type its opener
         declared (``FormatSpec.value_type_from``) is an error at its offending
-        character and drops the call; it is reported only when a delimiter ended the
-        value (otherwise the call is being cut or dropped anyway)."""
+        character and drops the call, unless the declaration kept its raw text
+        (``json_or_raw``: the call goes on); it is reported only when a delimiter
+        ended the value (otherwise the call is being cut or dropped anyway)."""
         key = call.key
         try:
             call.add_value(text, self._schemas)
@@ -887,7 +890,8 @@ class StreamParser:
                 offset + exc.index,
                 where=(line, column),
             )
-            self._recover(out)
+            if not exc.kept:
+                self._recover(out)
 
     def _delimiter(
         self, ls: LexState, d: Delimiter, buf: str, p: int, end: int, out: list[Event]
@@ -947,6 +951,7 @@ class StreamParser:
                 )
                 self._calls += 1
                 self._call_where = self._pos.locate(self._pos.offset)
+                call.builtin = d.name in spec.builtin_openers
             name = opener(text)
             if name is not None:
                 if d.name in spec.defer_start:
@@ -975,7 +980,8 @@ class StreamParser:
         return end
 
     def _complete_call(self, event: ToolCall, out: list[Event]) -> None:
-        """Report a finished call, unless ``tools=`` was given and does not name it."""
+        """Report a finished call, unless ``tools=`` was given and does not name it (a
+        built-in tool is never in ``tools=``: not checked)."""
         if self._completed >= self.max_calls:
             self._error(
                 out,
@@ -986,7 +992,7 @@ class StreamParser:
             )
             return
         names = self._schemas.names
-        if names and event.name not in names:
+        if names and event.name not in names and not event.builtin:
             self._error(
                 out,
                 ErrorCode.UNKNOWN_TOOL,
@@ -1024,6 +1030,7 @@ class StreamParser:
             max_size=self._call_cap,
             id_key=self._g.spec.envelope_id_key,
             extra_keys=self._g.spec.envelope_extra_keys,
+            builtin=call.builtin,
         )
         self._island_term = term
         self._island_offset = self._pos.offset
@@ -1139,7 +1146,9 @@ class StreamParser:
             self._pos.advance(isl.scanner.raw())
             self._ip.feed_token(Token(self._island_term, ""))
             # Withheld until the body proved to be a call: start and text in one go.
-            out.append(ToolCallStart(index=call.index, id=call.id, name=call.name))
+            out.append(
+                ToolCallStart(index=call.index, id=call.id, name=call.name, builtin=call.builtin)
+            )
             out.append(tool_call_delta(call.index, call.id, call.raw))
             self._complete_call(call, out)
             return
@@ -1264,6 +1273,9 @@ class StreamParser:
         isl = self._island
         if isl is not None:
             if isl.scanner.finish():
+                flush = getattr(isl, "flush", None)
+                if flush is not None:  # text it held back as a possible closer
+                    flush(out)
                 self._finish_island(out, "", 0)
             elif self._speculative and not _shows_call_keys(isl):
                 self._not_a_call(isl.scanner.raw(), out)

@@ -16,6 +16,14 @@ deterministic ``call_<index>`` where the format has none).
 
 Offsets (``span``, ``Error.offset``) count characters of the decoded text for text
 formats and bytes of the raw body for provider streams.
+
+Built-in tools: a model may call a tool of its own training rather than one of the
+client's (gpt-oss's ``browser.search``, ``python``, ``container.exec``).  Such a call
+is an ordinary ``tool_call_start`` / ``tool_call_delta`` / ``tool_call`` sequence
+whose start and completed events carry ``builtin=True``: the client runs it with its
+own implementation of that tool (the stream waits for its result like any call's).
+That differs from ``provider_tool_call``, a tool the provider already ran.  In JSON,
+``"builtin": true`` appears only on such calls (absent means false).
 """
 
 from __future__ import annotations
@@ -108,6 +116,12 @@ class ToolCallStart(Event):
     """The call id: the provider's, or ``call_<index>`` where the format has none."""
     name: str | None
     """The tool name, or None when it is not known yet (it arrives later)."""
+    builtin: bool = False
+    """A built-in tool of the model (gpt-oss ``browser.*``, ``python``,
+    ``container.*``), to route to the client's own implementation of it."""
+
+    def to_json(self) -> dict[str, Any]:
+        return _without_false_builtin(Event.to_json(self))
 
 
 @dataclass(slots=True, kw_only=True)
@@ -133,6 +147,11 @@ class ToolCall(Event):
     span: tuple[int, int]
     """[start, end) offsets of the call in the input; ``end`` is just past the
     character that completed it."""
+    builtin: bool = False
+    """A built-in tool of the model (see ``ToolCallStart.builtin``)."""
+
+    def to_json(self) -> dict[str, Any]:
+        return _without_false_builtin(Event.to_json(self))
 
 
 @dataclass(slots=True, kw_only=True)
@@ -177,6 +196,14 @@ class ProviderError(Error):
 
     detail: Any
     """The provider's own error object, as it sent it."""
+
+
+def _without_false_builtin(out: dict[str, Any]) -> dict[str, Any]:
+    """``builtin`` is written only when true, so the JSON of every other call stays as
+    it always was."""
+    if not out["builtin"]:
+        del out["builtin"]
+    return out
 
 
 _new = object.__new__

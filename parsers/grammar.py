@@ -78,6 +78,11 @@ class FormatSpec:
     call_openers: Mapping[str, Callable[[str], str | None]]
     """Delimiter terminals that open a tool call -> function giving the tool name from
     the delimiter's text (None when the name comes later)."""
+    builtin_openers: frozenset[str] = frozenset()
+    """Call openers that address a built-in tool of the model (gpt-oss
+    ``to=browser.search``, ``to=python``): the call's ``tool_call_start`` and
+    ``tool_call`` carry ``builtin=True`` (islands get ``builtin=``), and ``tools=``
+    does not filter it (``unknown_tool``): the client lists its own tools there."""
     envelope: Literal["arguments", "envelope", "auto"] = "arguments"
     """How a JSON call body without a name from its delimiter is read."""
     envelope_id_key: str | None = None
@@ -88,13 +93,15 @@ class FormatSpec:
     """Delimiters that open a value and declare its type (DSML ``string="true"``,
     Kimi K3 ``type="number"``) -> function giving the declared type from the
     delimiter's text: ``"string"`` (the raw text is the value, verbatim), ``"json"``
-    (JSON text of any type), a JSON type name (JSON text of that type: ``number``
-    admits integers), or None (nothing declared: the tool schema types the value).
+    (JSON text of any type), ``"json_or_raw"`` (JSON text; text that is not JSON is
+    kept as the raw string, with an ``invalid_json`` error, and the call stands), a
+    JSON type name (JSON text of that type: ``number`` admits integers), or None
+    (nothing declared: the tool schema types the value).
     A declaration wins over the schema, which is not consulted for that value (the
     model's own markup says what it wrote).  JSON text that does not parse is an
     ``invalid_json`` error at its offending character, a parsed value of another
     type an ``invalid_arguments`` error at the value's start; either drops the call
-    (``calls.declared_value``)."""
+    (``calls.declared_value``), except text that ``json_or_raw`` keeps."""
     speculative_islands: frozenset[str] = frozenset()
     """Islands that may turn out not to be a call (Llama's bare JSON: ``{"total": 3}``
     is an answer): their events are withheld until the body completes as a valid

@@ -85,6 +85,7 @@ class JsonCallBody:
     """Feeds one call body through the JSON engine and turns it into call events."""
 
     __slots__ = (
+        "builtin",
         "emitted",
         "escape_pending",
         "extra_keys",
@@ -114,8 +115,11 @@ class JsonCallBody:
         max_size: int,
         id_key: str | None = None,
         extra_keys: frozenset[str] = frozenset(),
+        builtin: bool = False,
     ) -> None:
         self.index = index
+        self.builtin = builtin
+        """A call to a built-in tool: its events say so."""
         self.id = call_id
         self.name = name
         self.span_start = span_start
@@ -221,7 +225,9 @@ class JsonCallBody:
 
     def _start(self, out: list[Event]) -> None:
         self.started = True
-        out.append(ToolCallStart(index=self.index, id=self.id, name=self.name))
+        out.append(
+            ToolCallStart(index=self.index, id=self.id, name=self.name, builtin=self.builtin)
+        )
 
     def _decide(
         self, complete: bool, out: list[Event], text: str, start: int, before: int, upto: int
@@ -308,6 +314,7 @@ class JsonCallBody:
             arguments=arguments,
             raw=raw,
             span=(self.span_start, span_end),
+            builtin=self.builtin,
         )
 
 
@@ -331,4 +338,6 @@ ISLAND_KINDS: dict[str, Any] = {"json_call": JsonCallBody}
 """Island kinds a FormatSpec may name -> the class that parses them.  Each is built
 with ``(mode, index=, call_id=, name=, span_start=, started=, max_depth=, max_size=,
 **options)`` -- it must accept (and may ignore) further keyword options such as the
-envelope's ``id_key`` and ``extra_keys`` -- and implements ``Island``."""
+envelope's ``id_key`` and ``extra_keys``, and ``builtin`` (which an island used by a
+``FormatSpec.builtin_openers`` format puts on its events) -- and implements
+``Island``."""

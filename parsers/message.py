@@ -10,7 +10,8 @@ the stream runs.
 
 Rules: ``content`` and ``reasoning`` are the concatenated deltas, or None when empty;
 ``tool_calls`` are the complete client calls in the order they started (parallel
-calls may complete in another order);
+calls may complete in another order), a call to one of the model's built-in tools
+flagged ``builtin`` (the client runs it with its own implementation);
 ``incomplete_tool_calls`` are calls that started but are not complete — in a live
 snapshot, calls still streaming; in a final message, calls cut off or abandoned by an
 error (never to be run); ``finish_reason``/``raw_finish_reason``/``usage`` come from
@@ -52,6 +53,9 @@ class MessageToolCall:
     """The parsed arguments."""
     raw: str
     """The argument text as the model wrote it ("" when the provider sent none)."""
+    builtin: bool = False
+    """A built-in tool of the model (gpt-oss ``browser.*``, ``python``): route it to
+    the client's own implementation of that tool."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -63,6 +67,7 @@ class PartialToolCall:
     name: str | None
     raw: str
     """The argument text received so far."""
+    builtin: bool = False
 
     @property
     def preview(self) -> Any:
@@ -101,12 +106,13 @@ class Message:
                     "name": c.name,
                     "arguments": c.arguments,
                     "raw": c.raw,
+                    **_BUILTIN[c.builtin],
                 }
                 for c in self.tool_calls
             ],
             "provider_tool_calls": [c.to_json() for c in self.provider_tool_calls],
             "incomplete_tool_calls": [
-                {"index": c.index, "id": c.id, "name": c.name, "raw": c.raw}
+                {"index": c.index, "id": c.id, "name": c.name, "raw": c.raw, **_BUILTIN[c.builtin]}
                 for c in self.incomplete_tool_calls
             ],
             "finish_reason": self.finish_reason,
@@ -116,12 +122,17 @@ class Message:
         }
 
 
+_BUILTIN: dict[bool, dict[str, bool]] = {False: {}, True: {"builtin": True}}
+"""JSON: ``builtin`` only on built-in calls, as in the events' JSON."""
+
+
 @dataclass(slots=True)
 class _Open:
     index: int
     id: str
     name: str | None
     pieces: list[str] = field(default_factory=list)
+    builtin: bool = False
 
 
 class MessageBuilder:
@@ -161,7 +172,9 @@ class MessageBuilder:
             call.pieces.append(event.text)
         elif cls is ToolCallStart:
             assert isinstance(event, ToolCallStart)
-            self._open[event.index] = _Open(event.index, event.id, event.name)
+            self._open[event.index] = _Open(
+                event.index, event.id, event.name, builtin=event.builtin
+            )
         elif cls is ToolCall:
             assert isinstance(event, ToolCall)
             self._open.pop(event.index, None)
@@ -172,6 +185,7 @@ class MessageBuilder:
                     name=event.name,
                     arguments=event.arguments,
                     raw=event.raw,
+                    builtin=event.builtin,
                 )
             )
         elif cls is ProviderToolCall:
@@ -196,7 +210,13 @@ class MessageBuilder:
             tool_calls=tuple(sorted(self._calls, key=_by_index)),
             provider_tool_calls=tuple(self._provider_calls),
             incomplete_tool_calls=tuple(
-                PartialToolCall(index=c.index, id=c.id, name=c.name, raw=_joined(c.pieces) or "")
+                PartialToolCall(
+                    index=c.index,
+                    id=c.id,
+                    name=c.name,
+                    raw=_joined(c.pieces) or "",
+                    builtin=c.builtin,
+                )
                 for c in self._open.values()
             ),
             finish_reason=finish.reason if finish else None,

@@ -51,6 +51,14 @@ GRAMMAR_FILES = {R1: "deepseek_r1.lark", V3: "deepseek_v3.lark", V31: "deepseek_
 PROMPT_THINK = {R1: "<｜Assistant｜><think>\n", V31: "<｜Assistant｜><think>"}
 
 B, E = "<｜tool▁calls▁begin｜>", "<｜tool▁calls▁end｜>"
+OPENER_VARIANTS = [
+    # llama.cpp's list (common/chat.cpp, the DeepSeek R1 handler, run for V3 templates
+    # too): what R1 distills write instead of the section opener
+    "<｜tool_calls_begin｜>",
+    "<｜tool calls begin｜>",
+    "<｜tool\\_calls\\_begin｜>",
+    "<｜tool▁calls｜>",
+]
 CB, CE, SEP = "<｜tool▁call▁begin｜>", "<｜tool▁call▁end｜>", "<｜tool▁sep｜>"
 MARKERS = [B, E, CB, CE, SEP, "<｜end▁of▁sentence｜>", "<think>", "</think>"]
 JSON_WS = " \t\r\n"
@@ -195,6 +203,97 @@ def test_call_outside_a_section_opens_one(fmt: str) -> None:
         "calls": [("f", {"a": 1}), ("g", {})],
         "errors": [],
     }
+
+
+# -- misspelled section openers (R1 distills) ------------------------------------------
+
+
+def test_opener_variants_are_llama_cpps_list() -> None:
+    assert OPENER_VARIANTS[2] == "<｜tool" + "\\" + "_calls" + "\\" + "_begin｜>"
+    for fmt in (R1, V3):
+        pattern = delimiters(fmt)["CALLS_BEGIN"]
+        for opener in [B, *OPENER_VARIANTS]:
+            assert pattern.match(opener) and pattern.match(opener).end() == len(opener)
+        for near in ("<｜tool_calls｜>", "<｜tool▁calls▁begin>", "<｜tool\\calls\\begin｜>"):
+            assert pattern.match(near) is None
+
+
+@pytest.mark.parametrize("fmt", [R1, V3])
+@pytest.mark.parametrize("opener", OPENER_VARIANTS)
+@pytest.mark.parametrize("call_begin", [True, False], ids=["call-begin", "no-call-begin"])
+def test_misspelled_section_opener_opens_the_section(
+    fmt: str, opener: str, call_begin: bool
+) -> None:
+    """llama.cpp's test-chat.cpp parses ``<｜tool▁calls｜>function<｜tool▁sep｜>
+    special_function\n```json\n{"arg1": 1}\n```<｜tool▁call▁end｜><｜tool▁calls▁end｜>``
+    (DeepSeek R1 format) to one call: the variant opener, and the call's own
+    ``<｜tool▁call▁begin｜>`` missing."""
+    body = 'function<｜tool▁sep｜>special_function\n```json\n{"arg1": 1}\n```' + CE
+    src = "Let me check." + opener + (CB if call_begin else "") + body + E
+    start = src.index(CB if call_begin else opener)  # a bare first call opens at the opener
+    raw = src.encode("utf-8")
+    for chunks in ([src], list(src), [raw[i : i + 1] for i in range(len(raw))]):
+        events = run(fmt, chunks)
+        assert summary(events) == {
+            "content": "Let me check.",
+            "reasoning": "",
+            "calls": [("special_function", {"arg1": 1})],
+            "errors": [],
+        }
+        (call,) = typed(events, "tool_call")
+        assert call.span == (start, src.index("}") + 1)
+        assert call.raw == '{"arg1": 1}'
+
+
+@pytest.mark.parametrize("opener", [B, *OPENER_VARIANTS])
+def test_misspelled_opener_inside_forced_open_reasoning(opener: str) -> None:
+    """R1 distills call from unclosed thinking with the misspelled opener too."""
+    call = v3_call("get_weather", '{"city": "Paris"}')
+    for head in (call, call[len(CB) :]):
+        src = "I should check the weather.\n" + opener + head + E
+        got = summary(run(R1, list(src), generation_prompt=PROMPT_THINK[R1]))
+        assert got == {
+            "content": "",
+            "reasoning": "I should check the weather.",
+            "calls": [("get_weather", {"city": "Paris"})],
+            "errors": [],
+        }
+
+
+def test_first_call_without_its_begin_token_then_ordinary_calls() -> None:
+    src = B + v3_call("f", "{}")[len(CB) :] + "\n" + v3_call("g", '{"a": 1}') + E
+    src += "\n" + "<｜tool▁calls｜>" + v3_call("h", "{}")[len(CB) :] + E
+    for fmt in (R1, V3):
+        events = run(fmt, list(src))
+        got = summary(events)
+        assert (got["calls"], got["errors"]) == ([("f", {}), ("g", {"a": 1}), ("h", {})], [])
+        # a bare first call's span starts at the opener it is glued to
+        spans = [c.span[0] for c in typed(events, "tool_call")]
+        assert spans == [0, src.index(CB), src.index("<｜tool▁calls｜>")]
+
+
+@pytest.mark.parametrize("fmt", [R1, V3])
+def test_the_word_function_alone_opens_no_call(fmt: str) -> None:
+    """``function<｜tool▁sep｜>NAME`` is a call only glued to a section opener: in text
+    the word is text and the call head a stray marker (``unexpected_tag``), as
+    before; between calls only whitespace or ``<｜tool▁call▁begin｜>`` may stand."""
+    src = "Call function" + v3_call("f", "{}")[len(CB + "function") :]
+    got = summary(run(fmt, [src]))
+    assert got["calls"] == [] and got["errors"][0] == "unexpected_tag"
+    assert got["content"].startswith("Call function")
+    bad = B + v3_call("f", "{}") + v3_call("g", "{}")[len(CB) :] + E
+    got = summary(run(fmt, [bad]))
+    assert (got["calls"], got["errors"]) == ([("f", {})], ["unexpected_text"])
+    # the opener followed by "function" but no call head: text after the opener
+    assert summary(run(fmt, [B + "function(x)" + E]))["errors"] == ["unexpected_text"]
+
+
+def test_v3_1_keeps_its_one_opener() -> None:
+    """V3.1's calls have another syntax; llama.cpp's variants are the R1 handler's."""
+    src = OPENER_VARIANTS[0] + v31_call("f", "{}") + E
+    got = summary(run(V31, [src]))
+    assert got["calls"] == [("f", {})]  # the call opens an implicit section
+    assert got["content"] == OPENER_VARIANTS[0]
 
 
 # -- V3 fences and the type word --------------------------------------------------------
@@ -605,8 +704,11 @@ def add_reasoning(doc: Doc, body: str, closed: bool) -> None:
     doc.block("reasoning", body)
 
 
-def draw_call(draw: st.DrawFn, doc: Doc, first_in_think: bool = False) -> tuple[str, int, int]:
-    """(call text, offset of the body in it, raw length), recording the events."""
+def draw_call(
+    draw: st.DrawFn, doc: Doc, first_in_think: bool = False, bare: bool = False
+) -> tuple[str, int, int]:
+    """(call text, offset of the body in it, raw length), recording the events;
+    ``bare``: V3 / R1 without ``<｜tool▁call▁begin｜>`` (then ``function`` opens it)."""
     name = draw(names)
     args = draw(objects)
     raw = draw(dumps(args))
@@ -617,8 +719,10 @@ def draw_call(draw: st.DrawFn, doc: Doc, first_in_think: bool = False) -> tuple[
     else:
         fence_open = draw(st.sampled_from(["\n```json\n", "\n```json", " \n```json\n"]))
         fence_close = draw(st.sampled_from(["\n```", "```", "\n```\n", ""]))
-        type_word = "function" if first_in_think else draw(st.sampled_from(["function"] * 3 + [""]))
-        head = CB + type_word + SEP + name + fence_open + lead
+        type_word = (
+            "function" if first_in_think or bare else draw(st.sampled_from(["function"] * 3 + [""]))
+        )
+        head = ("" if bare else CB) + type_word + SEP + name + fence_open + lead
         text = head + raw + fence_close + CE
         at = len(head)
     start = len(doc.text)
@@ -648,14 +752,22 @@ def add_calls(
 ) -> None:
     """A section (``opener`` is B, or "" for one without its opener) of 1-3 calls;
     ``in_think``: the section ends unclosed reasoning (its look-ahead needs the call
-    head right after the opener)."""
+    head right after the opener).  V3 / R1: the opener may be one of the misspelled
+    variants, and the first call may lack its ``<｜tool▁call▁begin｜>``."""
+    variants = doc.fmt != V31
+    if opener == B and variants and draw(st.integers(0, 2)) == 0:
+        opener = draw(st.sampled_from(OPENER_VARIANTS))
     doc.add(opener)
-    if opener == B and not in_think:
+    if opener and not in_think and draw(st.booleans()):
         doc.add(draw(layouts))
+        opener = ""  # layout after it: the first call is not glued to the opener
     for k in range(draw(st.integers(1, 3))):
         if k:
             doc.add(draw(layouts))
-        text, _, _ = draw_call(draw, doc, first_in_think=in_think and k == 0)
+        bare = variants and k == 0 and bool(opener) and draw(st.integers(0, 3)) == 0
+        text, _, _ = draw_call(draw, doc, first_in_think=in_think and k == 0, bare=bare)
+        if bare:  # the call opens at the section opener glued to it
+            doc.calls[-1]["span"][0] -= len(opener)
         doc.add(text)
     if close:
         doc.add(draw(layouts) + E)
@@ -774,7 +886,7 @@ def check_earliest_completion(
         for call in typed(out, "tool_call"):
             last = call.span[1] - 1
             assert text[last] == "}"
-            assert text[call.span[0] :].startswith(CB)
+            assert text[call.span[0] :].startswith((CB, "<｜tool"))
             assert k == chunk_holding(text, chunks, last), (call, k)
     return outs
 
@@ -825,6 +937,9 @@ def _lark_documents(fmt: str) -> st.SearchStrategy[str]:
         explicit["NAME"] = names
     else:
         explicit["TYPE"] = st.just("function")
+        explicit["CALLS_BEGIN_BARE"] = st.sampled_from([B, *OPENER_VARIANTS]).map(
+            lambda opener: opener + "function"
+        )
         explicit["FENCE"] = st.sampled_from(["\n```", "```", "\n", " ", "`"])
         explicit["CALL_HEAD"] = st.tuples(
             names, st.sampled_from(["\n```json", " \n```json", "\r\n```json"])

@@ -272,35 +272,79 @@ def test_without_string_attribute_the_schema_decides() -> None:
     ("text", "bad"),
     [("seven", 0), ("[1, 2", 5), ('{"a": 1,}', 8), ("NaN", 0), ("", 0), ("1 2", 2)],
 )
-def test_json_value_that_is_not_json_is_a_positioned_error(text: str, bad: int) -> None:
-    """The call is dropped; the next invoke of the block still counts."""
-    s = S32
-    broken = s.invoke("fetch_row", [s.param("note", "ok", True), s.param("id", text, False)])
-    src = "Hi.\n" + s.block_of([broken, s.invoke("ping", [])])
-    at = (
-        src.index(text, src.index('name="id"')) + bad
-        if text
-        else src.index("</｜DSML｜parameter>", src.index('name="id"'))
-    )
-    events = check_chunkings(V32, src)
-    (err,) = typed(events, "error")
-    assert (err.code, err.offset, (err.line, err.column)) == (
-        "invalid_json",
-        at,
-        position(src, at),
-    )
-    assert [(c.index, c.name) for c in calls(events)] == [(1, "ping")]
-    with pytest.raises(ParseError) as info:
-        run(V32, [src], strict=True)
-    assert (info.value.code, info.value.offset) == ("invalid_json", at)
+def test_json_value_that_is_not_json_is_kept_with_a_positioned_error(text: str, bad: int) -> None:
+    """Lenient: the call stands with the raw text as a string value (SGLang's DSML
+    detector keeps such a value as a string) and an ``invalid_json`` error names the
+    parameter at the offending character; the block's other invokes count.  Strict:
+    the same error is raised, before the call's ``tool_call``."""
+    for fmt, s in ((V32, S32), (V4, S4)):
+        broken = s.invoke("fetch_row", [s.param("note", "ok", True), s.param("id", text, False)])
+        src = "Hi.\n" + s.block_of([broken, s.invoke("ping", [])])
+        at = (
+            src.index(text, src.index('name="id"')) + bad
+            if text
+            else src.index("</｜DSML｜parameter>", src.index('name="id"'))
+        )
+        events = check_chunkings(fmt, src)
+        (err,) = typed(events, "error")
+        assert (err.code, err.offset, (err.line, err.column)) == (
+            "invalid_json",
+            at,
+            position(src, at),
+        )
+        assert "'id'" in err.message and "kept as a string" in err.message
+        assert [(c.index, c.name, c.arguments) for c in calls(events)] == [
+            (0, "fetch_row", {"note": "ok", "id": text}),
+            (1, "ping", {}),
+        ]
+        # the error comes when the value ends, before the call completes
+        assert events.index(err) < events.index(calls(events)[0])
+        assert events[-1] == Finish(reason="tool_calls")
+        with pytest.raises(ParseError) as info:
+            run(fmt, [src], strict=True)
+        assert (info.value.code, info.value.offset) == ("invalid_json", at)
+        assert calls(info.value.events) == []
+
+
+def test_string_false_on_a_path_keeps_the_call() -> None:
+    """What V3.2 / V4 write when they mark a string parameter ``string="false"``: a
+    bare path or word.  The call stands with the text verbatim (whitespace kept),
+    typed neither by JSON nor by the schema, and the error names the parameter."""
+    value = "/home/user/notes 2024.txt\n"
+    for fmt, style in ((V32, S32), (V4, S4), (V4, S41)):
+        src = "I'll read it." + style.block_of(
+            [style.invoke("read_file", [style.param("path", value, False)])]
+        )
+        events = check_chunkings(fmt, src, tools=[*TOOLS, _tool("read_file", "path", "string")])
+        assert [(c.name, c.arguments) for c in calls(events)] == [("read_file", {"path": value})]
+        (err,) = typed(events, "error")
+        assert err.code == "invalid_json" and "'path'" in err.message
+        assert err.offset == src.index(value)
+
+
+def _tool(name: str, key: str, type_: str) -> dict[str, Any]:
+    return {
+        "type": "function",
+        "function": {
+            "name": name,
+            "parameters": {"type": "object", "properties": {key: {"type": type_}}},
+        },
+    }
+
+
+def test_a_kept_value_does_not_change_a_valid_json_value() -> None:
+    src = S32.block_of([S32.invoke("f", [S32.param("a", ' {"k": [1, null]} ', False)])])
+    assert args_of(V32, src) == {"a": {"k": [1, None]}}
 
 
 def test_multi_line_json_error_position() -> None:
     text = '{\n  "a": 1,\n  oops\n}'
     src = S32.block_of([S32.invoke("f", [S32.param("v", text, False)])])
     at = src.index("oops")
-    (err,) = typed(check_chunkings(V32, src), "error")
+    events = check_chunkings(V32, src)
+    (err,) = typed(events, "error")
     assert (err.offset, err.line, err.column) == (at, *position(src, at))
+    assert calls(events)[0].arguments == {"v": text}
 
 
 @pytest.mark.parametrize(
@@ -479,14 +523,21 @@ _TEXT_PIECES = st.sampled_from(["<", "｜", "DSML", "think>", " ", "\n", "</", "
 _PLAIN = st.lists(st.one_of(st.text(_CHARS, max_size=5), _TEXT_PIECES), max_size=5).map("".join)
 
 
-def _no_delimiter(fmt: str, text: str) -> bool:
-    """Content pieces must not hold a delimiter (or end with a prefix of one)."""
+def _no_delimiter(fmt: str, text: str, after: str = "") -> bool:
+    """Content pieces must not hold a delimiter (or end with a prefix of one), also
+    where ``after`` (the start of the tag that follows) completes one.  Only
+    delimiters starting inside ``text`` count: ``after`` itself is a tag's start."""
     g = compiled(fmt)
+    full = text + after
     for d in g.delimiters.values():
         for k in range(len(text)):
-            if d.match(text, k) is not None or d.prefix(text, k, len(text)):
+            if d.match(full, k) is not None or d.prefix(full, k, len(full)):
                 return False
     return True
+
+
+NOT_JSON = [("seven", 0), ("/tmp/a b.txt", 0), ("[1, 2", 5), ("", 0), ("1 2", 2), (" nul", 1)]
+"""``string="false"`` texts that are not JSON, with the offending character's index."""
 
 
 @dataclass
@@ -498,6 +549,8 @@ class Doc:
     reasoning: str = ""
     calls: list[dict[str, Any]] = field(default_factory=list)
     ends_with_calls: bool = False
+    errors: list[tuple[str, int]] = field(default_factory=list)
+    """``string="false"`` values that are not JSON: (code, offset) of each."""
 
 
 @st.composite
@@ -508,15 +561,17 @@ def documents(draw: st.DrawFn) -> Doc:
     mode = draw(st.sampled_from(["think", "no-think", "none"]))
     if mode == "think":
         doc.prompt = THINK
-        r = draw(_PLAIN.filter(lambda t: _no_delimiter(fmt, t + "<")))
+        r = draw(_PLAIN.filter(lambda t: _no_delimiter(fmt, t, "<")))
         doc.text += r + "</think>"
         doc.reasoning = r
     elif mode == "no-think":
         doc.prompt = NO_THINK
     for _ in range(draw(st.integers(0, 2))):
-        seg = draw(_PLAIN.filter(lambda t: _no_delimiter(fmt, t + "<")))
+        seg = draw(_PLAIN.filter(lambda t: _no_delimiter(fmt, t, "<")))
         doc.text += seg
         doc.content += seg.rstrip(" \t\r\n")
+        if seg.strip():
+            doc.ends_with_calls = False  # text after the last call: finish "stop"
         doc.text += "\n\n" + style.tag(style.block) + "\n"
         for _ in range(draw(st.integers(0, 3))):
             name = draw(names)
@@ -529,6 +584,7 @@ def documents(draw: st.DrawFn) -> Doc:
                 span = (start, len(doc.text))
                 doc.text += draw(st.sampled_from(["\n", ""])) + style.close("invoke") + "\n"
                 doc.calls.append({"name": name, "arguments": value, "raw": body, "span": span})
+                doc.ends_with_calls = True
                 continue
             if draw(st.integers(0, 5)) == 0:
                 tag = f'<{D}{style.space}invoke name="{name}"/>'
@@ -536,6 +592,7 @@ def documents(draw: st.DrawFn) -> Doc:
                 doc.calls.append(
                     {"name": name, "arguments": {}, "raw": "", "span": (start, start + len(tag))}
                 )
+                doc.ends_with_calls = True
                 continue
             params: list[str] = []
             arguments: dict[str, Any] = {}
@@ -545,19 +602,28 @@ def documents(draw: st.DrawFn) -> Doc:
                     value = value.replace(f"</{D}parameter>", "").replace(f"</{D} parameter>", "")
                     params.append(style.param(key, value, True))
                     arguments[key] = value
-                else:
+                elif draw(st.integers(0, 4)):
                     value = draw(json_values)
                     params.append(style.param(key, json.dumps(value, ensure_ascii=False), False))
                     arguments[key] = value
+                else:  # string="false" on text that is not JSON: kept, with an error
+                    text, bad = draw(st.sampled_from(NOT_JSON))
+                    param = style.param(key, text, False)
+                    head = style.tag("invoke", f' name="{name}"') + "\n"
+                    at = len(doc.text) + len(head) + sum(len(p) + 1 for p in params)
+                    at += param.index(">") + 1 + bad
+                    doc.errors.append(("invalid_json", at))
+                    params.append(param)
+                    arguments[key] = text
             block = style.invoke(name, params)
             doc.text += block
             raw = block[block.index(">") + 1 : block.rindex("<")]
             doc.calls.append(
                 {"name": name, "arguments": arguments, "raw": raw, "span": (start, len(doc.text))}
             )
+            doc.ends_with_calls = True
             doc.text += "\n"
         doc.text += style.close(style.block)
-    doc.ends_with_calls = bool(doc.calls)
     if draw(st.booleans()):
         tail = draw(_PLAIN.filter(lambda t: _no_delimiter(fmt, t)))
         doc.text += tail
@@ -574,7 +640,7 @@ def _options(doc: Doc) -> dict[str, Any]:
 @given(documents())
 def test_generated_documents_parse_to_the_oracle(doc: Doc) -> None:
     events = run(doc.fmt, [doc.text], **_options(doc))
-    assert errors(events) == [], doc.text
+    assert [(e.code, e.offset) for e in typed(events, "error")] == doc.errors, doc.text
     assert content(events) == doc.content
     assert reasoning(events) == doc.reasoning
     got = [
@@ -700,8 +766,8 @@ def _lark_documents(fmt: str) -> st.SearchStrategy[str]:
     s = STYLES[fmt][0]
     ok = st.text(_CHARS, max_size=6)
     explicit: dict[str, st.SearchStrategy[str]] = {
-        "TEXT": _PLAIN.filter(lambda t: _no_delimiter(fmt, t + "<")),
-        "REASONING": _PLAIN.filter(lambda t: _no_delimiter(fmt, t + "<")),
+        "TEXT": _PLAIN.filter(lambda t: _no_delimiter(fmt, t, "<")),
+        "REASONING": _PLAIN.filter(lambda t: _no_delimiter(fmt, t, "<")),
         "LAYOUT": st.sampled_from(["\n", " ", "\n\n"]),
         "PAD": st.sampled_from(["\n", " ", "\n\n"]),
         "VALUE": ok.filter(lambda v: "</" not in v and not v.endswith("<")),

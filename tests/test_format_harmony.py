@@ -23,7 +23,7 @@ from importlib import resources
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.lark import from_lark
 from lark import Lark, Token
@@ -483,51 +483,295 @@ def test_final_body_that_looks_like_a_call_is_content() -> None:
     assert calls(events) == []
 
 
+# -- recipients in other namespaces (FORMATS.md 4) -------------------------------------------
+
+
+@pytest.mark.parametrize("in_role", [False, True], ids=["after-channel", "after-role"])
+def test_a_namespaced_recipient_is_a_call_with_the_full_dotted_name(in_role: bool) -> None:
+    """``to=math.sum``: a tool in another namespace of the developer's tools; engines
+    report it as ``math.sum`` (openai-harmony's recipient, verbatim)."""
+    recipient = " to=math.sum"
+    if in_role:
+        src = f'<|start|>assistant{recipient}<|channel|>commentary json<|message|>{{"a": [1, 2]}}'
+    else:
+        src = (
+            f"<|start|>assistant<|channel|>commentary{recipient} <|constrain|>json"
+            '<|message|>{"a": [1, 2]}'
+        )
+    for data in (src, list(src)):
+        events = parse(data)
+        assert errors(events) == []
+        (call,) = calls(events)
+        assert (call.name, call.arguments, call.builtin) == ("math.sum", {"a": [1, 2]}, False)
+        assert call.span == (src.index(recipient), len(src))
+        starts = [e for e in events if isinstance(e, ToolCallStart)]
+        assert starts == [ToolCallStart(index=0, id="call_0", name="math.sum")]
+
+
+def test_namespaced_names_keep_every_segment() -> None:
+    for recipient, name in [
+        ("to=functions.math.sum", "math.sum"),
+        ("to=mcp.fs.read-file", "mcp.fs.read-file"),
+        ("to=pythonic.run", "pythonic.run"),
+        ("to=browser_x.search", "browser_x.search"),
+        ("to=functions.browser.search", "browser.search"),
+    ]:
+        src = f"<|channel|>commentary {recipient}<|message|>{{}}"
+        events = parse(src, generation_prompt=PROMPT)
+        assert [(c.name, c.builtin) for c in calls(events)] == [(name, False)], recipient
+
+
+def test_a_recipient_without_a_namespace_is_still_an_error() -> None:
+    """A bare word is no harmony recipient (and ``to=functions.`` names nothing)."""
+    for recipient in ("to=get_weather", "to=functions.", "to=math.", "to=.sum"):
+        src = (
+            f'<|channel|>commentary {recipient}<|message|>{{"a": 1}}<|call|>'
+            "<|start|>assistant<|channel|>final<|message|>ok"
+        )
+        events = parse(src, generation_prompt=PROMPT)
+        assert errors(events) == ["unexpected_text"], recipient
+        assert calls(events) == []
+        assert content(events) == "ok"
+
+
+def test_namespaced_tools_are_checked_against_tools() -> None:
+    src = '<|channel|>commentary to=math.sum<|message|>{"a": 1}'
+    tools = [{"type": "function", "function": {"name": "math.sum", "parameters": {}}}]
+    assert [c.name for c in calls(parse(src, generation_prompt=PROMPT, tools=tools))] == [
+        "math.sum"
+    ]
+    assert errors(parse(src, generation_prompt=PROMPT, tools=TOOLS)) == ["unknown_tool"]
+
+
 # -- built-in tools -----------------------------------------------------------------------------
 
+# gpt-oss's reference client runs these itself (its browser and python tools): the
+# message's recipient says which; the browser and container bodies are JSON.
 BUILTINS = [
-    '<|channel|>analysis to=browser.search <|constrain|>json<|message|>{"query": "x"}<|call|>',
-    '<|start|>assistant to=browser.open<|channel|>analysis json<|message|>{"id": 1}<|call|>',
-    "<|channel|>analysis to=python code<|message|>print(1)\n<|end|>",
-    '<|start|>assistant<|channel|>commentary to=container.exec<|message|>{"cmd": ["ls"]}<|call|>',
+    (
+        '<|channel|>analysis to=browser.search <|constrain|>json<|message|>{"query": "x"}<|call|>',
+        "browser.search",
+        {"query": "x"},
+    ),
+    (
+        '<|start|>assistant to=browser.open<|channel|>analysis json<|message|>{"id": 1}<|call|>',
+        "browser.open",
+        {"id": 1},
+    ),
+    (
+        '<|channel|>analysis to=browser.find code<|message|>{"pattern": "gpt"}',
+        "browser.find",
+        {"pattern": "gpt"},
+    ),
+    (
+        "<|start|>assistant<|channel|>commentary to=container.exec"
+        '<|message|>{"cmd": ["ls"]}<|call|>',
+        "container.exec",
+        {"cmd": ["ls"]},
+    ),
+    (
+        "<|channel|>analysis to=python code<|message|>print(1)\n<|end|>",
+        "python",
+        {"code": "print(1)\n"},
+    ),
+    (
+        "<|channel|>analysis to=python code<|message|>print(2)<|call|>",
+        "python",
+        {"code": "print(2)"},
+    ),
+    (
+        "<|start|>assistant to=python<|channel|>analysis<|message|>1 + 1",
+        "python",
+        {"code": "1 + 1"},
+    ),
 ]
 
 
-@pytest.mark.parametrize("builtin", BUILTINS)
-def test_builtin_recipient_is_an_error_and_the_message_is_dropped(builtin: str) -> None:
-    """Built-in tools (browser.*, python, container.*) are run by the serving side:
-    never a function call.  One error at the body, the message dropped, the
-    surrounding messages kept."""
+@pytest.mark.parametrize(("builtin", "name", "arguments"), BUILTINS)
+def test_builtin_recipient_is_a_builtin_call(builtin: str, name: str, arguments: Any) -> None:
+    """Built-in tools (browser.*, python, container.*) are calls the client routes to
+    its built-in implementations: ``builtin=True`` on the start and the call, the
+    surrounding messages kept, no error."""
     before = "<|start|>assistant<|channel|>analysis<|message|>before<|end|>"
     src = before + builtin + "<|start|>assistant<|channel|>final<|message|>after"
-    body_start = len(before) + builtin.index("<|message|>") + len("<|message|>")
-    for data in (src, list(src)):
+    if name == "python" and not builtin.endswith(("<|end|>", "<|call|>")):
+        src = before + builtin  # the closer stripped: the code ends with the output
+    raw = src.encode("utf-8")
+    for data in (src, list(src), [raw[i : i + 1] for i in range(len(raw))]):
         events = parse(data)
-        errs = [e for e in events if isinstance(e, Error)]
-        assert [e.code for e in errs] == ["unexpected_text"]
-        assert errs[0].offset == body_start
-        assert "built-in" in errs[0].message
-        assert calls(events) == []
-        assert not any(isinstance(e, ToolCallStart) for e in events)
-        assert (reasoning(events), content(events)) == ("before", "after")
-    with pytest.raises(ParseError) as info:
-        parse(src, strict=True)
-    assert info.value.code == "unexpected_text"
-    assert reasoning(info.value.events) == "before"
+        assert errors(events) == []
+        (call,) = calls(events)
+        assert (call.name, call.arguments, call.builtin) == (name, arguments, True)
+        assert call.span[0] == src.index(" to=")
+        (start,) = [e for e in events if isinstance(e, ToolCallStart)]
+        assert (start.name, start.builtin) == (name, True)
+        deltas = "".join(e.text for e in events if isinstance(e, ToolCallDelta))
+        assert deltas == call.raw
+        assert reasoning(events) == "before"
+        assert content(events) == ("" if src.endswith(builtin) else "after")
+    strict = parse(src, strict=True)
+    assert [c.name for c in calls(strict)] == [name]
 
 
-def test_builtin_with_an_empty_body_or_cut_is_still_an_error() -> None:
-    empty = "<|channel|>analysis to=browser.find<|message|><|call|><|channel|>final<|message|>ok"
-    events = parse(empty, generation_prompt=PROMPT)
-    assert errors(events) == ["unexpected_text"]
-    assert content(events) == "ok"
-    cut = "<|channel|>analysis to=python code<|message|>"
-    assert errors(parse(cut, generation_prompt=PROMPT)) == ["truncated"]
+def test_builtin_calls_are_exempt_from_tools() -> None:
+    """``tools=`` lists the client's functions; built-ins are the model's own."""
+    src = (
+        '<|channel|>analysis to=browser.search<|message|>{"query": "q"}<|call|>'
+        '<|start|>assistant<|channel|>commentary to=functions.fetch_row<|message|>{"id": 1}<|call|>'
+        "<|start|>assistant<|channel|>commentary to=functions.nope<|message|>{}<|call|>"
+        "<|start|>assistant<|channel|>analysis to=python code<|message|>2 ** 10"
+    )
+    events = parse(src, generation_prompt=PROMPT, tools=TOOLS)
+    assert [(c.name, c.builtin) for c in calls(events)] == [
+        ("browser.search", True),
+        ("fetch_row", False),
+        ("python", True),
+    ]
+    assert errors(events) == ["unknown_tool"]
 
 
 def test_builtin_named_like_a_function_is_still_a_function() -> None:
     src = '<|channel|>commentary to=functions.python<|message|>{"code": "1"}'
-    assert [c.name for c in calls(parse(src, generation_prompt=PROMPT))] == ["python"]
+    (call,) = calls(parse(src, generation_prompt=PROMPT))
+    assert (call.name, call.builtin, call.arguments) == ("python", False, {"code": "1"})
+
+
+def test_builtin_json_body_errors_like_a_function() -> None:
+    bad = "<|channel|>analysis to=browser.search<|message|>{'q': 1}<|call|>"
+    assert errors(parse(bad, generation_prompt=PROMPT)) == ["invalid_json"]
+    cut = '<|channel|>analysis to=browser.search<|message|>{"q": '
+    events = parse(cut, generation_prompt=PROMPT)
+    assert (errors(events), calls(events)) == (["truncated"], [])
+
+
+def test_builtin_header_cut_before_its_body_is_truncated() -> None:
+    """No body at all (the output ends at ``<|message|>``) is a cut, not a call."""
+    for cut in (
+        "<|channel|>analysis to=python code<|message|>",
+        "<|channel|>analysis to=python code",
+        "<|channel|>analysis to=browser.search",
+    ):
+        events = parse(cut, generation_prompt=PROMPT)
+        assert calls(events) == [] and errors(events) == ["truncated"], cut
+
+
+# -- the python tool: raw code --------------------------------------------------------------------
+
+CODE = 'import math\nprint(math.sqrt(2))  # a "<|channel|>" and {"json": 1} are code\n'
+
+
+def test_python_body_is_raw_code_and_completes_at_its_closer() -> None:
+    """The notebook code is the body verbatim; ``tool_call`` comes out of the feed
+    with the closer's ``>``; the closer is neither code nor text."""
+    head = "<|channel|>analysis to=python code<|message|>"
+    parser = toolwire.parser(FORMAT, generation_prompt=PROMPT)
+    first = parser.feed(head + CODE + "<|ca")
+    assert [type(e) for e in first] == [ToolCallStart, ToolCallDelta]
+    assert first[1].text == CODE  # "<|ca" is held: it may be the closer
+    second = parser.feed("ll|>")
+    (call,) = calls(second)
+    assert call.arguments == {"code": CODE} and call.raw == CODE
+    assert call.span == (len("<|channel|>analysis"), len(head + CODE + "<|call|>"))
+    assert parser.close() == [Finish(reason="tool_calls")]
+
+
+def test_python_body_cut_by_the_stripped_stop_token_completes_at_close() -> None:
+    """The usual case: ``<|call|>`` is a stop token the engine strips, so the code ends
+    with the output and the call comes out of ``close()`` (the text cannot tell this
+    from a max_tokens cut: the engine's finish reason can)."""
+    src = "<|channel|>analysis<|message|>Compute it.<|end|><|start|>assistant" + (
+        "<|channel|>analysis to=python code<|message|>" + CODE + "<|ca"
+    )
+    outs = oracle.feed_each(FORMAT, [src], generation_prompt=PROMPT)
+    assert calls(outs[0]) == []
+    (call,) = calls(outs[1])
+    assert call.arguments == {"code": CODE + "<|ca"}  # the held tail was code
+    assert call.span[1] == len(src)
+    deltas = "".join(e.text for out in outs for e in out if isinstance(e, ToolCallDelta))
+    assert deltas == CODE + "<|ca"
+    assert outs[1][-1] == Finish(reason="tool_calls")
+
+
+def test_python_body_markers_other_than_its_closers_are_code() -> None:
+    code = "s = '<|start|>assistant<|channel|>final<|message|><|return|>'\n"
+    src = f"<|channel|>analysis to=python code<|message|>{code}<|call|>"
+    (call,) = calls(parse(list(src), generation_prompt=PROMPT))
+    assert call.arguments == {"code": code}
+
+
+def test_python_body_ends_at_the_first_closer() -> None:
+    """A literal ``<|end|>`` in the code cannot be told from the real one (the body is
+    encoded with special tokens disallowed): the first one ends the code."""
+    src = (
+        "<|channel|>analysis to=python code<|message|>print('<|end|>')<|call|>"
+        "<|start|>assistant<|channel|>final<|message|>ok"
+    )
+    events = parse(src, generation_prompt=PROMPT)
+    assert [c.arguments for c in calls(events)] == [{"code": "print('"}]
+    assert errors(events) == ["unexpected_text"]  # "')" where a message must start
+
+
+def test_empty_python_body_with_its_closer_is_a_call() -> None:
+    src = "<|channel|>analysis to=python<|message|><|call|>"
+    (call,) = calls(parse(src, generation_prompt=PROMPT))
+    assert (call.arguments, call.raw, call.span) == ({"code": ""}, "", (19, len(src)))
+
+
+def test_python_code_over_the_argument_limit() -> None:
+    head = "<|channel|>analysis to=python code<|message|>"
+    src = head + "x" * 40 + "<|call|><|start|>assistant<|channel|>final<|message|>ok"
+    for limit, expect in ((48, []), (47, ["limit_exceeded"])):  # the closer counts
+        for data in (src, list(src)):
+            events = parse(data, generation_prompt=PROMPT, max_argument_size=limit)
+            assert errors(events) == expect, limit
+            assert len(calls(events)) == (0 if expect else 1)
+            assert content(events) == "ok"
+            if expect:
+                (err,) = [e for e in events if isinstance(e, Error)]
+                assert err.offset == len(head) + limit
+
+
+def test_builtin_calls_in_a_message_and_on_the_command_line(tmp_path: Any) -> None:
+    """``collect`` keeps the flag on the stored call; ``--jsonl`` writes
+    ``"builtin": true`` on the start and the call (and nothing for other calls)."""
+    src = (
+        '<|start|>assistant<|channel|>analysis to=browser.search<|message|>{"query": "q"}<|call|>'
+        "<|start|>assistant<|channel|>commentary to=functions.ping<|message|>{}<|call|>"
+    )
+    message = toolwire.collect(parse(src))
+    assert [(c.name, c.builtin) for c in message.tool_calls] == [
+        ("browser.search", True),
+        ("ping", False),
+    ]
+    as_json = message.to_json()["tool_calls"]
+    assert as_json[0]["builtin"] is True and "builtin" not in as_json[1]
+    path = tmp_path / "out.harmony"
+    path.write_text(src, encoding="utf-8")
+    import io
+    from contextlib import redirect_stdout
+
+    from toolwire.cli import main
+
+    buf = io.StringIO()
+    with redirect_stdout(buf):
+        assert main(["validate", "--format", FORMAT, "--jsonl", str(path)]) == 0
+    lines = [json.loads(line) for line in buf.getvalue().splitlines()]
+    flagged = [(e["type"], e.get("builtin")) for e in lines if e["type"].startswith("tool_call")]
+    assert flagged == [
+        ("tool_call_start", True),
+        ("tool_call_delta", None),
+        ("tool_call", True),
+        ("tool_call_start", None),
+        ("tool_call_delta", None),
+        ("tool_call", None),
+    ]
+    buf = io.StringIO()
+    with redirect_stdout(buf):
+        assert main(["validate", "--format", FORMAT, str(path)]) == 0
+    assert re.search(
+        r"^tool_call #0 browser\.search\(.*\) \[\d+:\d+\] builtin$", buf.getvalue(), re.M
+    )
+    assert re.search(r"^tool_call #1 ping\(\{\}\) \[\d+:\d+\]$", buf.getvalue(), re.M)
 
 
 # -- recovery ------------------------------------------------------------------------------------
@@ -606,7 +850,7 @@ def test_a_run_never_changes_what_may_end_it() -> None:
                 nxt.feed_token(Token(terminal, ""))
             except UnexpectedInput:
                 continue  # a merged lookahead the stack rejects
-            if terminal == lex.content and terminal != "BUILTIN_BODY":  # never fed
+            if terminal == lex.content:
                 after = states[nxt.parser_state.position]
                 assert after.content == terminal
                 assert {d.name for d in after.delimiters} == {d.name for d in lex.delimiters}, (
@@ -614,7 +858,7 @@ def test_a_run_never_changes_what_may_end_it() -> None:
                 )
                 checked.add(terminal)
             todo.append(nxt)
-    assert checked == set(grammar.spec.content) - {"BUILTIN_BODY"}
+    assert checked == set(grammar.spec.content)
 
 
 def test_finish_reason_is_chunk_invariant() -> None:
@@ -705,6 +949,14 @@ def no_closer_suffix(text: str, *closers: str) -> str:
 reasoning_bodies = marker_text.map(lambda s: without(s, END))
 preamble_bodies = marker_text.map(lambda s: without(s, END))
 final_bodies = marker_text.map(lambda s: without(s, END, RETURN))
+BUILTIN_RECIPIENTS = [
+    " to=browser.search",
+    " to=browser.open",
+    "to=browser.find",
+    " to=container.exec",
+]
+codes = marker_text.map(lambda s: without(s, CALL, END))
+"""Python code bodies: marker-rich text without a closer (a closer ends the code)."""
 names = st.text(
     alphabet=st.sampled_from("abcdefghijklmnopqrstuvwxyz_ABCXYZ0123456789-.:é日"),
     min_size=1,
@@ -763,13 +1015,17 @@ class Stream:
                 {"type": f"{kind}_end", "id": b},
             ]
 
-    def call(self, name: str, args: Any, raw: str, span: tuple[int, int]) -> None:
+    def call(
+        self, name: str, args: Any, raw: str, span: tuple[int, int], builtin: bool = False
+    ) -> None:
         k = self.calls
         self.calls += 1
         self.text_after_call = False
         cid = f"call_{k}"
-        self.events.append({"type": "tool_call_start", "index": k, "id": cid, "name": name})
-        self.events.append({"type": "tool_call_delta", "index": k, "id": cid, "text": raw})
+        flag = {"builtin": True} if builtin else {}
+        self.events.append({"type": "tool_call_start", "index": k, "id": cid, "name": name, **flag})
+        if raw:  # an empty code body has no delta
+            self.events.append({"type": "tool_call_delta", "index": k, "id": cid, "text": raw})
         self.events.append(
             {
                 "type": "tool_call",
@@ -779,6 +1035,7 @@ class Stream:
                 "arguments": args,
                 "raw": raw,
                 "span": list(span),
+                **flag,
             }
         )
 
@@ -797,7 +1054,7 @@ def conversations(draw: st.DrawFn, max_messages: int = 5) -> Stream:
     doc = Stream(prompt=draw(st.sampled_from([PROMPT, None])))
     kinds = draw(
         st.lists(
-            st.sampled_from(["analysis", "preamble", "final", "call"]),
+            st.sampled_from(["analysis", "preamble", "final", "call", "builtin", "python"]),
             # after the prompt, empty output ends inside a header (truncated)
             min_size=0 if doc.prompt is None else 1,
             max_size=max_messages,
@@ -811,7 +1068,7 @@ def conversations(draw: st.DrawFn, max_messages: int = 5) -> Stream:
             opening = draw(st.sampled_from([PROMPT, PROMPT, ""]))
         ctype = draw(st.sampled_from([*CTYPES, " <|constrain|>JSON"]))
         space = draw(st.sampled_from(["", "", " "])) if ctype == "" else ""
-        if kind != "call":
+        if kind in ("analysis", "preamble", "final"):
             channel = {"analysis": "analysis", "preamble": "commentary", "final": "final"}[kind]
             doc.add(f"{opening}<|channel|>{channel}{ctype}{space}<|message|>")
             strategy = {
@@ -826,9 +1083,40 @@ def conversations(draw: st.DrawFn, max_messages: int = 5) -> Stream:
             if not last or draw(st.booleans()):
                 doc.add(draw(st.sampled_from(closers)))
             continue
-        name = draw(names)
         channel = draw(st.sampled_from(CHANNELS))
-        recipient = draw(st.sampled_from(["", " ", "\t "])) + "to=functions." + name
+        lead = draw(st.sampled_from(["", " ", "\t "]))
+        if kind == "python":
+            recipient = lead + "to=python"
+            doc.add(opening)
+            if draw(st.booleans()):
+                start = doc.add(recipient)
+                doc.add(f"<|channel|>{channel}")
+            else:
+                doc.add(f"<|channel|>{channel}")
+                start = doc.add(recipient)
+            doc.add(draw(st.sampled_from([" code", "", " <|constrain|>code"])) + "<|message|>")
+            code = draw(codes)
+            doc.add(code)
+            # the stop token <|call|> stripped: only the last message can end so
+            closer = "" if last and draw(st.booleans()) else draw(st.sampled_from([CALL, END]))
+            if not code and not closer:  # no body at all: a cut header (tested above)
+                closer = CALL
+            end = doc.add(closer) + len(closer)
+            doc.call("python", {"code": code}, code, (start, end), builtin=True)
+            continue
+        if kind == "builtin":
+            recipient = draw(st.sampled_from(BUILTIN_RECIPIENTS))
+            name = recipient.strip().removeprefix("to=")
+            builtin = True
+        else:
+            name = draw(names)
+            if draw(st.integers(0, 3)):
+                recipient = lead + "to=functions." + name
+            else:  # another namespace of the developer's tools: the full dotted name
+                name = draw(st.sampled_from(["math.", "mcp.fs.", "a.b."])) + name.lstrip(".")
+                name = name if not name.endswith(".") else name + "x"
+                recipient = lead + "to=" + name
+            builtin = False
         doc.add(opening)
         if draw(st.booleans()):
             start = doc.add(recipient)
@@ -841,7 +1129,7 @@ def conversations(draw: st.DrawFn, max_messages: int = 5) -> Stream:
         raw = draw(dumps(args))
         doc.add(draw(st.sampled_from(["", "", " ", "\n"])))
         end = doc.add(raw) + len(raw)
-        doc.call(name, json.loads(raw), raw, (start, end))
+        doc.call(name, json.loads(raw), raw, (start, end), builtin=builtin)
         closer = draw(st.sampled_from(["", CALL, END]))
         if closer:
             doc.add(draw(st.sampled_from(["", "", " ", "\n"])) + closer)
@@ -867,7 +1155,10 @@ words = st.text(alphabet="jsonJSONcode_-.", min_size=1, max_size=6)
 
 
 def _grammar() -> Lark:
+    """The grammar with a name required after a recipient: the recipients' look-ahead
+    wants one (a name-less recipient is an error, tested above)."""
     text = (resources.files("toolwire.grammars") / "harmony.lark").read_text("utf-8")
+    text = text.replace("NAME*", "NAME+")
     return Lark(text, parser="lalr", lexer="contextual", start="start")
 
 
@@ -881,11 +1172,16 @@ lark_streams = from_lark(
         "NAME": names,
         "ROLE_NAME": names,
         "TYPE_WORD": words,
-        "TOOL_WORD": words,
-        "ROLE_WORD": words,
         "LAYOUT": st.sampled_from(["\n", "\r\n", "\t", "\n\n"]),
         "ARGS": _args(),
-        "BUILTIN_BODY": st.sampled_from(["x", "print(1)", '{"q": 1}']),
+        # Recipients (their look-aheads are beyond from_regex): the text up to the
+        # name capture that follows, which is never empty and starts with no "<".
+        "TO_FUNCTION": st.sampled_from([" to=functions.", "to=functions.", " \tto=functions."]),
+        "TO_TOOL": st.sampled_from([" to=math.s", " to=mcp.fs.r", "to=x.y"]),
+        "TO_BUILTIN": st.sampled_from(BUILTIN_RECIPIENTS),
+        "TO_PYTHON": st.sampled_from([" to=python", "to=python", "\tto=python"]),
+        # The island takes its closer with it; the code holds none.
+        "CODE": st.tuples(codes, st.sampled_from([CALL, END])).map("".join),
     },
 )
 
@@ -943,8 +1239,15 @@ def check_earliest_completion(text: str, chunks: list[Any], prompt: str | None) 
     for k, out in enumerate(outs):
         for call in calls(out):
             last = call.span[1] - 1
-            assert text[last] == "}", (text, call)
-            assert re.match(r"[ \t]*to=functions\.", text[call.span[0] :]), (text, call)
+            assert re.match(r"[ \t]*to=[^\s<]", text[call.span[0] :]), (text, call)
+            if call.name == "python" and call.builtin:
+                # code: complete at its closer's ">", else at the end of the input
+                if not text[: call.span[1]].endswith((CALL, END)):
+                    assert call.span[1] == len(text) and k == len(chunks), (text, call)
+                    continue
+                assert text[last] == ">", (text, call)
+            else:
+                assert text[last] == "}", (text, call)
             first_k = chunk_holding(text, chunks, last)
             assert k == first_k, (
                 f"tool_call for span {call.span} came out of "
@@ -981,14 +1284,42 @@ def test_nothing_lost_exact_events(doc: Stream, data: st.DataObject) -> None:
 
 @given(text=lark_streams)
 def test_grammar_streams_parse_as_the_grammar_says(text: str) -> None:
-    """What the grammar derives the parser accepts; only messages to built-in tools
-    (always an error, by design) produce errors."""
+    """What the grammar derives the parser accepts, built-in calls included."""
     events = parse(text, generation_prompt=_prompt_for(text))
-    builtin = re.search(r"to=(?:browser|container|python)", text) is not None
-    if not builtin:
-        assert errors(events) == [], text
+    assert errors(events) == [], text
     raw = "".join(e.text for e in events if isinstance(e, ToolCallDelta))
     assert raw == "".join(c.raw for c in calls(events))
+
+
+@settings(max_examples=60)
+@given(
+    code=codes,
+    closer=st.sampled_from(["", CALL, END, "<|ca", "<|en"]),
+    limit=st.integers(1, 60),
+    data=st.data(),
+)
+def test_code_bodies_any_chunking_and_limit(
+    code: str, closer: str, limit: int, data: st.DataObject
+) -> None:
+    """Python code bodies, their closer present, stripped or cut, under any argument
+    limit: the same events in every chunking (what goes out before a limit error
+    never depends on the text after it), deltas concatenating to the code."""
+    src = PRIOR + "<|start|>assistant<|channel|>analysis to=python code<|message|>" + code + closer
+    whole = parse(src, generation_prompt=PROMPT, max_argument_size=limit)
+    payload: Any = src.encode("utf-8") if data.draw(st.booleans()) else src
+    chunks = data.draw(chunkings(payload))
+    got = parse(chunks, generation_prompt=PROMPT, max_argument_size=limit)
+    assert coalesce(got) == coalesce(whole)
+    for call in calls(whole):
+        assert call.arguments == {"code": code + ("" if closer in (CALL, END) else closer)}
+        assert "".join(e.text for e in whole if isinstance(e, ToolCallDelta)) == call.raw
+    errs = [e for e in whole if isinstance(e, Error)]
+    body = src.index("<|message|>", len(PRIOR)) + len("<|message|>")
+    if len(code + closer) > limit:  # the first error is the limit (then recovery)
+        assert (errs[0].code, errs[0].offset) == ("limit_exceeded", body + limit)
+        assert calls(whole) == []
+    elif code + closer:
+        assert errs == [] and len(calls(whole)) == 1
 
 
 # -- guarantee 6: clear errors ---------------------------------------------------------------------

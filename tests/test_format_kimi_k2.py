@@ -288,6 +288,44 @@ def test_reasoning_is_verbatim() -> None:
     assert summary(run(FMT, [src]))["content"] == "\n c \n"
 
 
+def test_section_inside_reasoning_at_the_end_completes_the_output() -> None:
+    """K2-Thinking writes its calls section inside ``<think>`` and stops there (the
+    ``<|im_end|>`` stop token, stripped by the engine, follows): the section ends the
+    reasoning, so the output is complete: the calls, no ``truncated`` error, finish
+    ``tool_calls``.  (vLLM's KimiK2ReasoningParser tests likewise end the reasoning at
+    a section opener that comes without ``</think>``: tool_section_no_think_end.)"""
+    head = "<think>The user wants the weather in Paris. I'll call get_weather."
+    body = section(call("functions.get_weather:0", '{"city": "Paris"}'))
+    for prompt, src in ((None, head + body), (PROMPT_THINK, head[len("<think>") :] + body)):
+        one_byte = [bytes([b]) for b in src.encode()]
+        for chunks in ([src], list(src), one_byte):
+            events = run(FMT, chunks, generation_prompt=prompt)
+            assert summary(events) == {
+                "content": "",
+                "reasoning": head.removeprefix("<think>"),
+                "calls": [("get_weather", {"city": "Paris"})],
+                "errors": [],
+            }
+            assert typed(events, "finish")[0].reason == "tool_calls"
+        parser = toolwire.parser(FMT, strict=True, generation_prompt=prompt)
+        assert summary(parser.feed(src) + parser.close())["errors"] == []
+    # two sections, the output ending with the second one: complete too
+    two = head + body + "Also Rome." + section(call("functions.get_weather:1", '{"city": "Rome"}'))
+    got = summary(run(FMT, [two]))
+    assert (got["errors"], len(got["calls"])) == ([], 2)
+
+
+def test_reasoning_after_the_last_section_still_needs_its_closer() -> None:
+    """Only an output that ends *at* a section is complete: reasoning that goes on
+    after it and is cut is truncated reasoning, as before."""
+    src = "<think>r" + section(call("functions.f:0", "{}")) + "more"
+    got = summary(run(FMT, [src]))
+    assert (got["reasoning"], got["calls"], got["errors"]) == ("rmore", [("f", {})], ["truncated"])
+    # an open section inside reasoning is cut, not complete
+    cut = "<think>r" + SB + call("functions.f:0", "{}")
+    assert summary(run(FMT, [cut]))["errors"] == ["truncated"]
+
+
 def test_truncated_reasoning_is_reasoning() -> None:
     for prompt, src in ((None, "<think>still"), (PROMPT_THINK, "still")):
         events = run(FMT, [src], generation_prompt=prompt)
@@ -563,10 +601,16 @@ def documents(draw: st.DrawFn, tails: bool = True) -> Doc:
     doc = Doc()
     tail = "none"
     if tails:
-        tail = draw(st.sampled_from(["none"] * 3 + ["open_think", "cut_call", "open_section"]))
+        tail = draw(
+            st.sampled_from(
+                ["none"] * 3 + ["open_think", "cut_call", "open_section", "section_ends_think"]
+            )
+        )
 
-    def think_body(closed: bool) -> None:
-        """Reasoning with whole sections inside it."""
+    def think_body(closed: bool) -> bool:
+        """Reasoning with whole sections inside it; whether it ends with a section."""
+        body = ""
+        k = 0
         for k in range(draw(st.integers(0, 2)) + 1):
             if k:
                 add_section(draw, doc)
@@ -575,6 +619,7 @@ def documents(draw: st.DrawFn, tails: bool = True) -> Doc:
             doc.block("reasoning", body)
         if closed:
             doc.add("</think>")
+        return k > 0 and not body
 
     prompt = draw(st.sampled_from([None, HEAD, PROMPT_THINK, PROMPT_NO_THINK]))
     doc.prompt = prompt
@@ -602,8 +647,19 @@ def documents(draw: st.DrawFn, tails: bool = True) -> Doc:
     doc.tail = tail
     if tail == "open_think":
         doc.add("<think>")
-        think_body(closed=False)
-        doc.error("truncated", len(doc.text))
+        if think_body(closed=False):
+            doc.tail = "none"  # it ended with a section: complete (as below)
+        else:
+            doc.error("truncated", len(doc.text))
+    elif tail == "section_ends_think":
+        # K2-Thinking: reasoning, then its calls section inside <think>, then the stop
+        # token: the section ends the reasoning and the output is complete.
+        doc.add("<think>")
+        body = draw(reasonings)
+        doc.add(body)
+        doc.block("reasoning", body)
+        add_section(draw, doc)
+        doc.tail = "none"
     elif tail == "open_section":
         add_section(draw, doc, close=False)
         doc.error("truncated", len(doc.text))

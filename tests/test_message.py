@@ -56,6 +56,43 @@ def test_collect() -> None:
     assert json.loads(json.dumps(m.to_json()))["tool_calls"][0]["raw"] == '{"x": 1}'
 
 
+def test_builtin_calls_keep_their_flag() -> None:
+    """A call to a built-in tool of the model (gpt-oss ``python``) is a client call
+    with ``builtin``: stored, open or complete, and in JSON only when true."""
+    events = [
+        ToolCallStart(index=0, id="a", name="python", builtin=True),
+        ToolCallDelta(index=0, id="a", text="print(1)"),
+        ToolCallStart(index=1, id="b", name="f"),
+    ]
+    b = MessageBuilder()
+    b.extend(events)
+    live = b.snapshot()
+    assert [(c.name, c.builtin) for c in live.incomplete_tool_calls] == [
+        ("python", True),
+        ("f", False),
+    ]
+    assert [c.get("builtin") for c in live.to_json()["incomplete_tool_calls"]] == [True, None]
+    b.feed(
+        ToolCall(
+            index=0,
+            id="a",
+            name="python",
+            arguments={"code": "print(1)"},
+            raw="print(1)",
+            span=(0, 9),
+            builtin=True,
+        )
+    )
+    b.feed(ToolCall(index=1, id="b", name="f", arguments={}, raw="{}", span=(9, 12)))
+    m = b.snapshot()
+    assert [(c.name, c.builtin) for c in m.tool_calls] == [("python", True), ("f", False)]
+    stored = json.loads(json.dumps(m.to_json()))["tool_calls"]
+    assert stored[0]["builtin"] is True and "builtin" not in stored[1]
+    assert m.provider_tool_calls == ()  # nobody ran it yet: not a provider call
+    # the events' own JSON follows the same rule
+    assert events[0].to_json()["builtin"] is True and "builtin" not in events[2].to_json()
+
+
 def test_empty_message() -> None:
     m = collect([])
     assert (m.content, m.reasoning, m.tool_calls, m.finish_reason, m.usage, m.finished) == (

@@ -21,6 +21,18 @@ Calls
   error, so a marker never becomes part of a name).  A call with no name before the
   separator is read as an envelope ``{"name", "arguments"}``, which DeepSeek never
   writes: in practice an ``invalid_arguments`` error, never a call without a name.
+* Misspelled section openers (V3 / R1).  R1 distills (Qwen 7B / 32B) write
+  ``<｜tool_calls_begin｜>``, ``<｜tool calls begin｜>``, ``<｜tool\\_calls\\_begin｜>``
+  (a literal backslash before each underscore) or ``<｜tool▁calls｜>`` instead of
+  ``<｜tool▁calls▁begin｜>``: each opens the section, exactly llama.cpp's list
+  (``common/chat.cpp``, the DeepSeek R1 handler, which llama.cpp also runs for V3
+  templates, so ``deepseek-v3`` accepts them too).  The closers have no variants.
+* The first call of a section may lack its ``<｜tool▁call▁begin｜>``
+  (``<｜tool▁calls｜>function<｜tool▁sep｜>NAME...``: llama.cpp's test of that opener
+  parses it to a call).  The opener, any variant, and the type word ``function``
+  right before ``<｜tool▁sep｜>`` form one delimiter that opens the call (its span
+  starts at the opener): the word ``function`` alone never becomes a delimiter, so
+  text keeps its fast path.  Later calls need their ``<｜tool▁call▁begin｜>``.
 * Whitespace between the calls of a section is layout (the template puts ``\\n``
   between V3 calls, nothing between V3.1 calls); any other text there is an error.
 * ``tool_call`` comes at the ``}`` closing the arguments (values final); the call is
@@ -53,7 +65,8 @@ Text and reasoning
   calls section that opens with a well-formed call head
   (``<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>...``, a bounded look-ahead): models
   call from unclosed thinking (R1 distills with a forced-open ``<think>`` prompt), so
-  that ends the reasoning and starts the section.
+  that ends the reasoning and starts the section (any opener variant, with or
+  without the first call's ``<｜tool▁call▁begin｜>``).
 * ``generation_prompt``: R1 ``<｜Assistant｜><think>\\n`` (R1, distills: output starts
   in reasoning) or ``<｜Assistant｜>``; V3.1 ``<｜Assistant｜><think>`` (thinking) or
   ``<｜Assistant｜></think>`` (non-thinking, starts in content); V3 ``<｜Assistant｜>``.
@@ -97,11 +110,14 @@ _BLOCK_NAMES = {
     "THINK_CLOSE": "</think>",
     "THINK_CLOSE_NL": "</think>",
     "THINK_CLOSE_NL2": "</think>",
+    "CALLS_BEGIN": "<｜tool▁calls▁begin｜>",
     "CALLS_BEGIN_IN_THINK": "<｜tool▁calls▁begin｜>",
+    "CALLS_BEGIN_BARE": "<｜tool▁calls▁begin｜>function",
 }
 _RESYNC_BEFORE = frozenset({"CALLS_BEGIN", "CALL_BEGIN"})
+_V3_RESYNC_BEFORE = _RESYNC_BEFORE | {"CALLS_BEGIN_BARE"}
 _RESYNC_AFTER = frozenset({"CALLS_END"})
-_V3_CALLS = {"CALL_BEGIN": _no_name, "CALL_HEAD": _name_from_head}
+_V3_CALLS = {"CALL_BEGIN": _no_name, "CALLS_BEGIN_BARE": _no_name, "CALL_HEAD": _name_from_head}
 
 V3 = FormatSpec(
     name="deepseek-v3",
@@ -116,7 +132,7 @@ V3 = FormatSpec(
     },
     islands={"ARGS": "json_call"},
     call_openers=_V3_CALLS,
-    resync_before=_RESYNC_BEFORE,
+    resync_before=_V3_RESYNC_BEFORE,
     resync_after=_RESYNC_AFTER,
     block_names=_BLOCK_NAMES,
 )
@@ -131,14 +147,20 @@ R1 = FormatSpec(
             "text",
             strict=True,
             strip_trailing=" \t\r\n",
-            strip_before=frozenset({"CALLS_BEGIN", "CALL_BEGIN"}),
+            strip_before=frozenset({"CALLS_BEGIN", "CALLS_BEGIN_BARE", "CALL_BEGIN"}),
         ),
         "REASONING": ContentSpec(
             "reasoning",
             strip_leading="\n",
             strip_trailing="\n",
             strip_before=frozenset(
-                {"THINK_CLOSE", "THINK_CLOSE_NL", "THINK_CLOSE_NL2", "CALLS_BEGIN_IN_THINK"}
+                {
+                    "THINK_CLOSE",
+                    "THINK_CLOSE_NL",
+                    "THINK_CLOSE_NL2",
+                    "CALLS_BEGIN_IN_THINK",
+                    "CALLS_BEGIN_BARE",
+                }
             ),
         ),
         "LAYOUT": _LAYOUT,
@@ -147,7 +169,7 @@ R1 = FormatSpec(
     },
     islands={"ARGS": "json_call"},
     call_openers=_V3_CALLS,
-    resync_before=_RESYNC_BEFORE | {"THINK_OPEN", "CALLS_BEGIN_IN_THINK"},
+    resync_before=_V3_RESYNC_BEFORE | {"THINK_OPEN", "CALLS_BEGIN_IN_THINK"},
     resync_after=_RESYNC_AFTER,
     block_names=_BLOCK_NAMES,
 )

@@ -29,10 +29,17 @@ Values: typed by their tag, not by the tool schema
   string ``"7"`` even where the schema says integer, and a ``string="false"`` value
   keeps the JSON type it was written in.  The model's own markup says what it
   wrote; checking arguments against the schema is the tool's job, not the parser's.
-* ``string="false"`` text that is not JSON (``<…parameter name="n"
-  string="false">seven</…parameter>``) is an ``invalid_json`` error at the
-  offending character; the call is dropped, parsing resumes at the next invoke or
-  block opener, and the block's later invokes still count.
+* ``string="false"`` text that is not JSON (``<…parameter name="path"
+  string="false">/tmp/a.txt</…parameter>``: models put the attribute on bare words
+  and paths) keeps the call, with that value as the raw string, verbatim (what
+  SGLang's DSML detector does), and is reported: lenient mode emits an
+  ``invalid_json`` error naming the parameter at the offending character (when
+  the value's closer arrives, before the call's ``tool_call``); strict mode raises
+  it there.  A user is better served by the call than by losing it: the value is
+  exactly what the model wrote, the error says it was not the JSON it declared,
+  and a tool that needs a number still rejects a string (FORMATS.md 0.1 keeps an
+  untypable value as a flagged string the same way).  The core mechanism is the
+  declared type ``json_or_raw`` (``calls.JSON_OR_RAW``).
 * A parameter tag without ``string=`` (not what the encoder writes) declares
   nothing: the tool schema types its value (FORMATS.md 0.1, ``schema_typing.py``).
 * An empty ``string="true"`` value is ``""``.
@@ -86,6 +93,7 @@ from __future__ import annotations
 
 import re
 
+from ..calls import JSON_OR_RAW
 from ..grammar import ContentSpec, FormatSpec
 
 _NAME = re.compile(r'name="([^"\n]*)"')
@@ -99,12 +107,12 @@ def _name(tag: str) -> str:
 
 
 def _declared(tag: str) -> str | None:
-    """``string="true"``: a raw string; ``string="false"``: JSON text; absent: the
-    schema decides."""
+    """``string="true"``: a raw string; ``string="false"``: JSON text (kept raw, with
+    an error, when it is not JSON); absent: the schema decides."""
     m = _STRING.search(tag)
     if m is None:
         return None
-    return "string" if m.group(1) == "true" else "json"
+    return "string" if m.group(1) == "true" else JSON_OR_RAW
 
 
 def _spec(name: str, grammar: str, block: str, models: str) -> FormatSpec:

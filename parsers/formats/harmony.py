@@ -12,23 +12,51 @@ parser state after ``<|message|>`` says what the body is.  Decisions:
 * **Channels.** ``analysis`` bodies are reasoning; ``final`` bodies and recipient-less
   ``commentary`` bodies (preambles) are text.  Each message is one block; bodies are
   exact (no trimming).  Other channel names are errors (``unexpected_text``).
-* **Calls.** A ``to=functions.NAME`` recipient, after the role or after the channel
-  (at most one), on any channel, makes the body the JSON arguments object; the name
-  is the text after ``functions.`` up to whitespace or ``<`` (never empty).
-  ``tool_call_start`` comes when the name ends (at the next delimiter),
-  ``tool_call`` at the ``}`` that ends the JSON, whether or not ``<|call|>`` (the stop
-  token, usually stripped) or ``<|end|>`` follows; the span runs from the recipient
-  (its leading space included) to that ``}``.  Whitespace after the JSON is allowed; any
-  other text there is an error.  Content types (`` <|constrain|>json``, a glued
+* **Calls.**  A recipient, after the role or after the channel (at most one), on
+  any channel, makes the message a call.  ``to=functions.NAME`` names the call by
+  the text after ``functions.`` up to whitespace or ``<`` (never empty).  A
+  recipient in another namespace of the developer's tools, ``to=NS.NAME``
+  (``to=math.sum``), is a call named with the full dotted name, ``math.sum``, as
+  openai-harmony gives it (the namespace is part of the tool's identity: a
+  ``stats.sum`` is another tool).  A bare word (``to=get_weather``) or
+  ``to=functions.`` alone is no recipient: ``unexpected_text``, the message
+  dropped.  The body is the JSON arguments object; ``tool_call_start`` comes when
+  the name ends (at the next delimiter), ``tool_call`` at the ``}`` that ends the
+  JSON, whether or not ``<|call|>`` (the stop token, usually stripped) or
+  ``<|end|>`` follows; the span runs from the recipient (its leading space
+  included) to that ``}``.  Whitespace after the JSON is allowed; any other text
+  there is an error.  Content types (`` <|constrain|>json``, a glued
   ``<|constrain|>json``, plain `` json``/`` code``, or none) are accepted on every
   header and ignored.
-* **Built-in tools.** Recipients ``browser.*``, ``python`` and ``container.*`` address
-  tools the serving side runs itself; they are not function calls.  Such a message
-  is reported as one error at the first character after its ``<|message|>``
-  (``unexpected_text``, or ``truncated`` if the output ends there) and dropped up to
-  its closer; nothing of it reaches text, reasoning or calls.  (Reporting them as
-  ``ProviderToolCall`` events would need a core mechanism: call openers whose calls
-  the driver emits as provider calls, exempt from ``unknown_tool``.)
+* **Built-in tools.**  ``browser.*`` (``search``, ``open``, ``find``),
+  ``container.*`` (``exec``) and ``python`` are gpt-oss's built-in tools, declared in
+  the system message, not in ``tools=``; the client runs them (the gpt-oss
+  reference implementations, vLLM's built-in tool servers) and feeds the result
+  back.  They are reported as ordinary calls named with the full recipient
+  (``browser.search``, ``python``) whose ``tool_call_start`` and ``tool_call`` carry
+  ``builtin=True`` (``FormatSpec.builtin_openers``): a loop stops at them and
+  routes them to its built-in implementations; ``tools=`` does not filter them
+  (never ``unknown_tool``).  Not ``provider_tool_call``: that is a tool the
+  provider already ran, and nobody has run these yet.  ``tool_call_start`` comes
+  at the recipient, which names the call.  A recipient in ``functions.``
+  (``to=functions.python``) is the developer's function, never a built-in, and so
+  is ``to=pythonic.run`` or a ``browser.`` name past 64 characters.
+* **The python tool's body is raw code**, not JSON (content type ``code``; the
+  body is what runs in the notebook).  Its arguments are ``{"code": BODY}`` (the
+  shape of llama.cpp's raw-python calls and of the Responses API's
+  ``code_interpreter_call.code``); ``raw`` and the ``tool_call_delta`` events are
+  the code, verbatim (no trimming).  Marker text is code, except the body's
+  closers: the code ends at the first ``<|call|>`` or ``<|end|>`` (at the text
+  level a literal one in a string cannot be told from the real one, as for
+  ``<|end|>`` in analysis text); the call is complete, and ``tool_call`` comes out,
+  at that closer's ``>``.  When the closer was stripped (the stop token
+  ``<|call|>``, the usual case), the code ends with the output: ``tool_call``
+  comes out of ``close()``, with the code as it stands, and the span ends at the
+  end of the input.  The text cannot tell that from a ``max_tokens`` cut inside
+  the code: a client that knows the engine stopped for length must not run it.
+  The code and its closer count against ``max_argument_size``.
+* Built-in JSON bodies (``browser.*``, ``container.*``) are read like function
+  arguments (an object; invalid JSON is ``invalid_json`` and drops the call).
 * **Marker text in bodies.** Only the closers valid for the header end a body:
   ``<|end|>`` (and ``<|return|>`` for ``final``) for bodies without recipient, where
   ``<|call|>``, ``<|start|>``, ``<|channel|>``, ``<|message|>`` and ``<|constrain|>``
@@ -47,25 +75,236 @@ parser state after ``<|message|>`` says what the body is.  Decisions:
   only a delimiter may stand); a cut inside the name still emits ``tool_call_start``
   with the name so far.  A body cut without its closer is complete reasoning or
   text, but a JSON body cut before its value ends is ``truncated``, never a call.
+  A ``python`` message that ends at its ``<|message|>`` (no code at all, no closer)
+  is ``truncated`` too; with any code, see above.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
+from ..errors import ErrorCode
+from ..events import Event, ToolCall, ToolCallDelta, ToolCallStart, tool_call_delta
 from ..grammar import ContentSpec, FormatSpec
+from ..islands import ISLAND_KINDS, IslandScanner
+from ..json_engine import JsonSyntaxError
 
 _WORD = r"[^\s<]"
 """One character of a recipient or a content type: they end at whitespace or ``<``."""
 
 
 def _name_follows(recipient: str) -> None:
-    """`` to=functions.`` opens the call; the name is the ``NAME`` capture after it."""
+    """`` to=functions.`` / `` to=`` opens the call; the name is the capture after it."""
     return None
+
+
+def _builtin_name(recipient: str) -> str:
+    """`` to=browser.search`` -> ``browser.search``."""
+    return recipient.strip(" \t").removeprefix("to=")
+
+
+CLOSERS = ("<|call|>", "<|end|>")
+"""What ends a code body (consumed with it)."""
+
+_JOIN_EVERY = 512
+"""Code pieces kept before they are joined (bounded list overhead)."""
+
+
+class _CodeScanner:
+    """What the driver reads of a code body (``IslandScanner``)."""
+
+    __slots__ = ("closer", "held", "max_size", "pieces", "size", "value_start")
+
+    def __init__(self, max_size: int) -> None:
+        self.max_size = max_size
+        self.size = 0
+        """Characters consumed: code, held text and the closer."""
+        self.value_start = 0
+        self.pieces: list[str] = []
+        """The code delivered so far."""
+        self.held = ""
+        """A tail that may begin a closer: not code yet, not delivered."""
+        self.closer = ""
+
+    def code(self) -> str:
+        pieces = self.pieces
+        if len(pieces) > 1:
+            pieces[:] = ["".join(pieces)]
+        return pieces[0] if pieces else ""
+
+    def raw(self) -> str:
+        return self.code() + self.held + self.closer
+
+    def finish(self) -> bool:
+        """At the end of input the code is complete as it stands (its stop token was
+        stripped); what is held is code too."""
+        return True
+
+    def expected(self) -> str:
+        return "<|call|>"
+
+
+class CodeBody:
+    """The ``harmony_code`` island: the body of a message to the ``python`` tool.
+
+    Raw code up to the first closer (``<|call|>`` or ``<|end|>``, consumed: it
+    completes the call) or the end of input.  A tail that may begin a closer is held
+    back (at most 7 characters), so deltas never carry closer text; ``flush`` gives
+    it out as code at the end of input.  Built as ``ISLAND_KINDS`` documents (the
+    JSON-envelope options are ignored)."""
+
+    __slots__ = (
+        "_code",
+        "builtin",
+        "id",
+        "index",
+        "name",
+        "quiet",
+        "scanner",
+        "span_start",
+        "started",
+        "streaming",
+    )
+
+    def __init__(
+        self,
+        mode: str,
+        *,
+        index: int,
+        call_id: str,
+        name: str | None,
+        span_start: int,
+        started: bool,
+        max_depth: int,
+        max_size: int,
+        builtin: bool = False,
+        **envelope_options: object,
+    ) -> None:
+        self.index = index
+        self.id = call_id
+        self.name = name
+        self.span_start = span_start
+        self.started = started
+        self.builtin = builtin
+        self.streaming = False
+        self.quiet = False
+        self._code = _CodeScanner(max_size)
+        self.scanner: IslandScanner = self._code
+
+    def feed(self, text: str, start: int, end: int, out: list[Event]) -> int:
+        """Consume ``text[start:end]``; the index just past a closer, or -1.  Raises
+        ``JsonSyntaxError`` (``limit_exceeded``) at the first character past the size
+        limit, having delivered the code before it (the scanner keeps what earlier
+        feeds consumed, as the driver's position count expects)."""
+        sc = self._code
+        held = sc.held
+        seg = held + text[start:end] if held else text[start:end]
+        hit, width = -1, 0
+        for closer in CLOSERS:
+            k = seg.find(closer)
+            if k >= 0 and (hit < 0 or k < hit):
+                hit, width = k, len(closer)
+        used = hit + width - len(held) if hit >= 0 else end - start
+        if sc.size + used > sc.max_size:
+            # The code before the limit goes out first, less a tail that may begin a
+            # closer: what follows the limit must not decide it (chunk invariance).
+            room = sc.max_size - sc.size
+            before = seg[: len(held) + room]
+            before = before[: len(before) - _closer_prefix(before)]
+            if before and not self.quiet:
+                out.append(tool_call_delta(self.index, self.id, before))
+            raise JsonSyntaxError(
+                ErrorCode.LIMIT_EXCEEDED,
+                start + room,
+                f"code longer than {sc.max_size} characters",
+            )
+        sc.size += used
+        if hit >= 0:
+            sc.held = ""
+            sc.closer = seg[hit : hit + width]
+            self._deliver(seg[:hit], out)
+            return start + used
+        keep = _closer_prefix(seg)
+        sc.held = seg[len(seg) - keep :] if keep else ""
+        self._deliver(seg[: len(seg) - keep], out)
+        return -1
+
+    def fast_feed(self, chunk: str) -> ToolCallDelta | None:
+        """The driver's island fast path: a chunk that cannot touch a closer."""
+        sc = self._code
+        if sc.held or not chunk or "<" in chunk or sc.size + len(chunk) > sc.max_size:
+            return None
+        if not self.started or self.quiet:
+            return None
+        sc.size += len(chunk)
+        sc.pieces.append(chunk)
+        if len(sc.pieces) > _JOIN_EVERY:
+            sc.code()
+        return tool_call_delta(self.index, self.id, chunk)
+
+    def flush(self, out: list[Event]) -> None:
+        """End of input: the held tail was code after all."""
+        sc = self._code
+        held, sc.held = sc.held, ""
+        self._deliver(held, out)
+
+    def _deliver(self, code: str, out: list[Event]) -> None:
+        if not self.started:
+            self.started = True
+            if not self.quiet:
+                out.append(
+                    ToolCallStart(
+                        index=self.index, id=self.id, name=self.name, builtin=self.builtin
+                    )
+                )
+        if code:
+            sc = self._code
+            sc.pieces.append(code)
+            if len(sc.pieces) > _JOIN_EVERY:
+                sc.code()
+            if not self.quiet:
+                out.append(tool_call_delta(self.index, self.id, code))
+
+    def complete(self, span_end: int) -> ToolCall:
+        code = self._code.code()
+        args: dict[str, Any] = {"code": code}
+        return ToolCall(
+            index=self.index,
+            id=self.id,
+            name=self.name,
+            arguments=args,
+            raw=code,
+            span=(self.span_start, span_end),
+            builtin=self.builtin,
+        )
+
+
+def _closer_prefix(text: str) -> int:
+    """Length of the longest tail of ``text`` that is a proper prefix of a closer."""
+    for k in range(min(len(text), max(map(len, CLOSERS)) - 1), 0, -1):
+        tail = text[-k:]
+        if any(c.startswith(tail) for c in CLOSERS):
+            return k
+    return 0
+
+
+ISLAND_KINDS.setdefault("harmony_code", CodeBody)
+"""Registered here: only this format's grammar names it."""
+
+if TYPE_CHECKING:  # the island protocol, checked statically
+    from ..islands import Island
+
+    def _is_an_island(body: CodeBody) -> Island:
+        return body
 
 
 SPEC = FormatSpec(
     name="harmony",
     grammar="harmony.lark",
-    description="gpt-oss channels (analysis, commentary, final), to=functions.NAME JSON calls",
+    description=(
+        "gpt-oss channels (analysis, commentary, final), to=functions.NAME JSON calls, "
+        "built-in browser / python / container calls"
+    ),
     models="gpt-oss-20b, gpt-oss-120b",
     content={
         "REASONING": ContentSpec("reasoning"),
@@ -76,14 +315,16 @@ SPEC = FormatSpec(
         "NAME": ContentSpec("name", allowed=_WORD),
         "ROLE_NAME": ContentSpec("name", allowed=_WORD),
         "TYPE_WORD": ContentSpec("layout", allowed=_WORD),
-        "TOOL_WORD": ContentSpec("layout", allowed=_WORD),
-        "ROLE_WORD": ContentSpec("layout", allowed=_WORD),
         "LAYOUT": ContentSpec("layout", strict=True),
-        # Never matches a character: a message to a built-in tool is always an error.
-        "BUILTIN_BODY": ContentSpec("layout", allowed="(?!)"),
     },
-    islands={"ARGS": "json_call"},
-    call_openers={"TO_FUNCTION": _name_follows},
+    islands={"ARGS": "json_call", "CODE": "harmony_code"},
+    call_openers={
+        "TO_FUNCTION": _name_follows,
+        "TO_TOOL": _name_follows,
+        "TO_BUILTIN": _builtin_name,
+        "TO_PYTHON": _builtin_name,
+    },
+    builtin_openers=frozenset({"TO_BUILTIN", "TO_PYTHON"}),
     envelope="arguments",
     resync_before=frozenset({"START", "CH_ANALYSIS", "CH_COMMENTARY", "CH_FINAL"}),
     resync_after=frozenset({"END", "CALL", "RETURN"}),
@@ -93,17 +334,14 @@ SPEC = FormatSpec(
         "TEXT": "message text",
         "LAYOUT": "whitespace",
         "ARGS": "JSON arguments",
-        "BUILTIN_BODY": (
-            "nothing: messages to built-in tools (browser.*, python, container.*) "
-            "are not function calls"
-        ),
+        "CODE": "python code",
         "NAME": "a tool name",
         "ROLE_NAME": "a tool name",
         "TYPE_WORD": "a content type",
-        "TOOL_WORD": "a built-in tool name",
-        "ROLE_WORD": "a built-in tool name",
         "TO_FUNCTION": "to=functions.",
-        "TO_BUILTIN": "to=browser/python/container",
+        "TO_TOOL": "to=NAMESPACE.",
+        "TO_BUILTIN": "to=browser.* / container.*",
+        "TO_PYTHON": "to=python",
         "CONSTRAIN": "<|constrain|>",
         "CTYPE": "a content type (json, code)",
         "MESSAGE": "<|message|>",

@@ -33,6 +33,13 @@ Decisions (grammar: ``grammars/kimi_k2.lark``):
   token, so it is never text about a marker), and reasoning goes on after the
   section as a new reasoning block.  Other markers inside reasoning are reasoning
   text.  Reasoning and content are verbatim (the template adds no separators).
+* **A section ends the reasoning at the end of the output.**  K2-Thinking writes its
+  calls section inside ``<think>`` and stops there (``<|im_end|>``, stripped by the
+  engine, follows; it never writes ``</think>``): an output that ends right after
+  a section inside unclosed reasoning is complete, the calls stand and nothing is
+  reported as truncated (finish ``tool_calls``).  Reasoning that goes on after the
+  section and is then cut is still truncated reasoning (``truncated`` at
+  ``close()``), as is an output cut inside the section.
 * **Visible text is strict**: a stray marker in it (``</think>`` without an open
   block, ``<|tool_call_end|>``, ``<|tool_calls_section_end|>``,
   ``<|tool_call_argument_begin|>``) is an ``unexpected_tag`` error, never content

@@ -88,6 +88,9 @@ _DSML = FormatEntry(
     ),
     opened_after='">',
     completes_at="</｜DSML｜invoke>",
+    # No invalid argument text: a string="false" value that is not JSON keeps the
+    # call (as a string, with an error), so it breaks no call.
+    invalid=(),
     raw_values="VALUE",
     raw_context="</｜DSML｜parameter>\n</｜DSML｜invoke>",
 )
@@ -144,12 +147,15 @@ ENTRIES: dict[str, FormatEntry] = {
             "_closed": "START? _done | START? call\n"
             "_done: analysis END | preamble END | final (END | RETURN)",
         },
-        rewrites=(("| final | builtin)", "| final)"),),
         repeat=False,
     ),
     "deepseek-r1": FormatEntry(
         rules={"section": CALL},
-        rewrites=(*_DEEPSEEK_SECTION, ("CALLS_BEGIN_IN_THINK _calls", CALL)),
+        rewrites=(
+            *_DEEPSEEK_SECTION,
+            ("CALLS_BEGIN_IN_THINK _calls", CALL),
+            (" | _bare_first _calls)", ")"),  # a call, glued to its opener: as above
+        ),
     ),
     "deepseek-v3": FormatEntry(rules={"section": CALL}, rewrites=_DEEPSEEK_SECTION),
     "deepseek-v3.1": FormatEntry(
@@ -160,7 +166,10 @@ ENTRIES: dict[str, FormatEntry] = {
     "deepseek-v4": _DSML,
     "kimi-k2": FormatEntry(
         rules={"section": CALL, "think_section": CALL},
-        rewrites=(("     | implicit_section\n", ""),),
+        rewrites=(
+            ("start: _item* open_think?", "start: _item*"),
+            ("     | implicit_section\n", ""),
+        ),
     ),
     "glm-4.5": _GLM,
     "glm-4.7": _GLM,
