@@ -121,10 +121,30 @@ class _AnchorBuilder:
     def render(self, items: Any, top: bool = False) -> str:
         out: list[str] = []
         run: list[str] = []
-        for op, av in [*items, (None, None)]:
+        seq = [*items, (None, None)]
+        i = 0
+        while i < len(seq):
+            op, av = seq[i]
+            i += 1
             if op is _C.LITERAL:
                 run.append(chr(av))
                 continue
+            if op is _C.BRANCH:
+                # The literals around a branch belong to every alternative: the regex
+                # parser factors a common prefix out ("<|tool" of DeepSeek's opener
+                # and its misspelled variants), and a grammar may write a common
+                # suffix outside the group.  Put both back in each
+                # alternative, so a special token's text is one run.
+                prefix = [(_C.LITERAL, ord(c)) for c in run]
+                suffix: list[Any] = []
+                while seq[i][0] is _C.LITERAL:
+                    suffix.append(seq[i])
+                    i += 1
+                if prefix or suffix:
+                    run = []
+                    branches = [prefix + list(b) + suffix for b in av[1]]
+                    out.append("(?:" + "|".join(self.render(b) for b in branches) + ")")
+                    continue
             if run:
                 for k, (text, special) in enumerate(
                     _split_runs("".join(run), self.tokenizer, self.found)
