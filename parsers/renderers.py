@@ -213,11 +213,18 @@ class HarmonyRenderer(Renderer):
         return f"<|channel|>final<|message|>{text}<|return|>"
 
     def close_calls(self, text: str) -> str:
-        return "<|call|>"
+        # A built-in python call completes at its own <|call|> (raw code has no
+        # earlier end): nothing is left to close then.
+        return "" if text.endswith("<|call|>") else "<|call|>"
 
     def render_result(self, result: ToolResult, *, position: int, text: str) -> str:
+        # The result comes from the recipient: functions.NAME for the developer's
+        # functions, the full name for built-ins (browser.search, python) and other
+        # namespaces (math.sum).
+        name = result.call.name or ""
+        author = name if result.call.builtin or "." in name else f"functions.{name}"
         return (
-            f"<|start|>functions.{result.call.name} to=assistant<|channel|>commentary"
+            f"<|start|>{author} to=assistant<|channel|>commentary"
             f"<|message|>{result.content}<|end|>"
         )
 

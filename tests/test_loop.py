@@ -421,3 +421,29 @@ def test_stop_at_and_cut_index(data: st.DataObject) -> None:
 def test_stop_at_without_call() -> None:
     assert toolwire.stop_at(toolwire.parse("no call", "tags")) is None
     assert toolwire.cut_index(10, "abc", 5) == 0 and toolwire.cut_index(0, "abc", 9) == 3
+
+
+def test_harmony_builtin_and_namespaced_results() -> None:
+    # A python call completes at its own <|call|> (nothing left to close); results
+    # come from the recipient itself for built-ins and other namespaces.
+    prompt = "<|start|>user<|message|>run<|end|><|start|>assistant"
+    turns = [
+        "<|channel|>commentary to=python<|message|>print(1+1)<|call|>INVENTED",
+        '<|channel|>commentary to=math.sum <|constrain|>json<|message|>{"a":1}<|call|>',
+        "<|channel|>final<|message|>2<|return|>",
+    ]
+    result = run_tool_loop(
+        lambda p: iter([turns.pop(0)]),
+        prompt,
+        "harmony",
+        {"python": lambda code: "2", "math.sum": lambda a: a + 1},
+    )
+    assert result.transcript == (
+        prompt
+        + "<|channel|>commentary to=python<|message|>print(1+1)<|call|>"
+        + "<|start|>python to=assistant<|channel|>commentary<|message|>2<|end|><|start|>assistant"
+        + '<|channel|>commentary to=math.sum <|constrain|>json<|message|>{"a":1}'
+        + "<|call|><|start|>math.sum to=assistant<|channel|>commentary<|message|>2<|end|>"
+        + "<|start|>assistant<|channel|>final<|message|>2<|return|>"
+    )
+    assert [r.call.builtin for r in result.results] == [True, False]
