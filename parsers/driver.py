@@ -229,6 +229,8 @@ class StreamParser:
         """The input ended inside a delimiter, already reported as ``truncated``."""
         self._decoder: Utf8Decoder | None = None
         self._gate: DelimiterGate | None = None
+        self._rewind = ""
+        """Text an island held back past its error, to lex again (``JsonSyntaxError.pending``)."""
         """Set by a token-aware front end after priming (the prompt is text: its
         markers all count)."""
         if generation_prompt:
@@ -507,6 +509,11 @@ class StreamParser:
         while i < n:
             if self._island is not None:
                 i = self._feed_island(buf, i, n, out)
+                if self._rewind:  # held text past an island's error is lexed again
+                    buf = self._rewind + buf[i:]
+                    n = len(buf)
+                    i = 0
+                    self._rewind = ""
                 continue
             if self._skipper is not None:
                 i = self._skip(buf, i, n)
@@ -1090,6 +1097,7 @@ class StreamParser:
             self._calls -= 1  # nothing of it went out
         self._pos.advance(isl.scanner.raw())
         self._consume(buf, i, exc.index)
+        self._rewind = exc.pending
         code = exc.code
         self._island = None
         self._error(

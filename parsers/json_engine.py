@@ -63,11 +63,14 @@ class JsonSyntaxError(Exception):
     """Raised by the scanner; ``index`` is the offending character's index in the text
     passed to ``feed`` (or the end of input for truncation)."""
 
-    def __init__(self, code: str, index: int, message: str) -> None:
+    def __init__(self, code: str, index: int, message: str, *, pending: str = "") -> None:
         super().__init__(message)
         self.code = code
         self.index = index
         self.message = message
+        self.pending = pending
+        """Text an island took in earlier feeds (held back) that lies past the error
+        and must be lexed again; ``index`` is then the start of the current text."""
 
 
 # Scanner states.

@@ -177,15 +177,26 @@ class CodeBody:
         code_end = m.start() if m is not None else _held_from(window)
         room = self.max_size - self._code_size
         if code_end > room:
-            self._keep(window[:room], out)
-            over = start + room - len(held)
-            if over < start:  # held back by an earlier feed: the kept text ends there
-                raw = self.raw()[: len(self.raw()) - (start - over)]
-                self._pieces[:] = [raw]
-                self.size = len(raw)
-                over = start
+            # The first character past the limit; when an earlier feed held it back
+            # (a possible stop token that was not one), that held text goes back to
+            # the lexer, so the error and what follows are the same in any chunking.
+            before = window[:room]
+            self._keep(before, out)
+            if room < len(held):
+                pending = held[room:]
+                raw = self.raw()
+                self._pieces[:] = [raw[: len(raw) - len(pending)]]
+                self.size -= len(pending)
+                raise JsonSyntaxError(
+                    "limit_exceeded",
+                    start,
+                    f"arguments longer than {self.max_size} characters",
+                    pending=pending,
+                )
             raise JsonSyntaxError(
-                "limit_exceeded", over, f"arguments longer than {self.max_size} characters"
+                "limit_exceeded",
+                start + room - len(held),
+                f"arguments longer than {self.max_size} characters",
             )
         self._keep(window[:code_end], out)
         if m is not None:
