@@ -585,7 +585,8 @@ def triage(
             if slot not in f.slots:
                 f.slots.append(slot)
             if len(selected.document) < len(inputs[key].document):
-                inputs[key] = selected
+                inputs[key] = selected  # the smallest input stands for the finding
+                f.target, f.small_limits, f.fixed = selected.target, selected.small_limits, fixed
             continue
         found[key] = Finding(
             key=key,
