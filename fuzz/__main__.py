@@ -2,19 +2,25 @@
 
 No extra dependency (atheris is for the coverage-guided harnesses).  Until the time
 is up it draws inputs for the chosen target — a text format, a provider, ``json``
-(the JSON engine), ``framing`` (the SSE and NDJSON decoders), or ``all`` of them in
-turn — and checks the one rule of ``fuzz/harness.py`` on each:
+(the JSON engine), ``framing`` (the SSE and NDJSON decoders), ``tokens:F`` (the
+token-level tool loop on format F, ``fuzz/tokens.py``) or ``tokens`` (every such F),
+or ``all`` of them in turn — and checks the one rule of ``fuzz/harness.py`` on each:
 
 * text formats: documents derived from the format's grammar and calls written by
   its renderer (``fuzz/generate.py``), then the same damaged by byte mutations and
   splices; with ``toolwire.testing.model_outputs`` available, hypothesis batches of
   its generated outputs too (shrunk on failure);
+* the token loop: scripted turns (a renderer's call, then a grammar document, joined
+  by ``\x1e``), and with ``toolwire.testing`` hypothesis batches of model outputs;
 * every target: the seeds of ``python -m fuzz.seeds`` (the shared corpus included),
   mutated and spliced;
 * one input in five runs with small limits (``limit_exceeded`` paths).
 
 A failure prints the target, the input as a Python literal and the line to paste
 into ``tests/test_fuzz_regressions.py``; exit status 1 (0 when none was found).
+
+``python -m fuzz campaign ...`` is the coverage-guided campaign over every atheris
+harness (``fuzz/campaign.py``).
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ from collections.abc import Callable
 from functools import cache
 from typing import Any
 
-from fuzz.generate import document, encode_text, json_text, mutate, splice
+from fuzz.generate import document, encode_text, json_text, mutate, rendered_calls, splice
 from fuzz.minimize import shrink
 from fuzz.seeds import corpus_root, dictionary, seeds
 from fuzz.targets import FAMILIES, Selected, decode, family_targets
@@ -38,10 +44,26 @@ Source = Callable[[random.Random], bytes]
 
 def _family_of(target: str) -> str:
     for family in FAMILIES:
-        if target in family_targets(family):
+        if family != "tokens" and target in family_targets(family):
             return family
-    known = [t for f in FAMILIES for t in family_targets(f)]
-    raise SystemExit(f"unknown format {target!r}; known: all, {', '.join(known)}")
+    known = [t for f in FAMILIES if f != "tokens" for t in family_targets(f)]
+    extra = ", tokens, tokens:F" if "tokens" in FAMILIES else ""
+    raise SystemExit(f"unknown format {target!r}; known: all{extra}, {', '.join(known)}")
+
+
+def _chosen(spec: str) -> list[tuple[str, str]]:
+    """(family, target) pairs of a ``--format`` value."""
+    if spec == "all":
+        return [(f, t) for f in FAMILIES for t in family_targets(f)]
+    if spec == "tokens" or spec.startswith("tokens:"):
+        if "tokens" not in FAMILIES:
+            raise SystemExit("the tokens targets need the tokenizers package")
+        targets = family_targets("tokens")
+        name = spec.partition(":")[2]
+        if name and name not in targets:
+            raise SystemExit(f"unknown token-loop format {name!r}; known: {', '.join(targets)}")
+        return [("tokens", t) for t in ([name] if name else targets)]
+    return [(_family_of(spec), spec)]
 
 
 @cache
@@ -60,6 +82,8 @@ class _Target:
         self.base: list[Source] = [self._seed, self._mutated_seed]
         if family == "formats":
             self.base += [self._document, self._mutated_document]
+        elif family == "tokens":
+            self.base += [self._turns, self._mutated_turns]
         elif family == "json":
             self.base += [self._json, self._mutated_json]
         self.sources = [*self.base, self._spliced]
@@ -78,6 +102,12 @@ class _Target:
 
     def _mutated_document(self, rng: random.Random) -> bytes:
         return mutate(self._document(rng), rng, self.words)
+
+    def _turns(self, rng: random.Random) -> bytes:
+        return encode_text(rendered_calls(self.name, rng) + "\x1e" + document(self.name, rng))
+
+    def _mutated_turns(self, rng: random.Random) -> bytes:
+        return mutate(self._turns(rng), rng, self.words)
 
     def _json(self, rng: random.Random) -> bytes:
         return encode_text(json_text(rng))
@@ -106,7 +136,7 @@ def _generated(family: str, name: str) -> Callable[[], Any] | None:
         from toolwire import testing
     except ImportError:
         return None
-    if family == "formats":
+    if family in ("formats", "tokens"):
         make = getattr(testing, "model_outputs", None)
         covered = getattr(testing, "generatable_formats", None)
         if make is None or (covered is not None and name not in covered()):
@@ -159,9 +189,18 @@ def report(selected: Selected, runs: int, exc: BaseException) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["campaign"]:
+        from fuzz.campaign import main as campaign
+
+        return campaign(argv[1:])
     ap = argparse.ArgumentParser(prog="python -m fuzz", description=__doc__.split("\n")[0])
     ap.add_argument("--minutes", type=float, default=1.0)
-    ap.add_argument("--format", default="all", help="a format id, json, framing, or all (default)")
+    ap.add_argument(
+        "--format",
+        default="all",
+        help="a format id, json, framing, tokens[:F] (the token loop), or all (default)",
+    )
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--keep-going", action="store_true", help="report every failure")
     ap.add_argument("--runs", type=int, help="stop after this many inputs (deterministic)")
@@ -171,20 +210,17 @@ def main(argv: list[str] | None = None) -> int:
         help="skip the toolwire.testing strategies (every input then follows from --seed)",
     )
     args = ap.parse_args(argv)
-    if args.format == "all":
-        names = [(f, t) for f in FAMILIES for t in family_targets(f)]
-    else:
-        names = [(_family_of(args.format), args.format)]
-    targets = [_Target(family, name) for family, name in names]
+    targets = [_Target(family, name) for family, name in _chosen(args.format)]
     generated = {
-        t.name: None if args.no_hypothesis else _generated(t.family, t.name) for t in targets
+        (t.family, t.name): None if args.no_hypothesis else _generated(t.family, t.name)
+        for t in targets
     }
     rng = random.Random(args.seed)
     deadline = time.monotonic() + args.minutes * 60
     runs = failures = 0
     while time.monotonic() < deadline and (args.runs is None or runs < args.runs):
         target = targets[runs % len(targets)]
-        make = generated.get(target.name)
+        make = generated.get((target.family, target.name))
         if make is not None and rng.random() < 0.02:
             try:
                 _hypothesis_batch(make(), target, 10)
@@ -195,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
                     return 1
             except Exception as exc:  # the generator's own problem: stop using it
                 print(f"note: generated {target.name} inputs unavailable: {exc!r}")
-                generated[target.name] = None
+                generated[(target.family, target.name)] = None
         selected = target.next_input(rng)
         try:
             selected.run()

@@ -1,9 +1,9 @@
 """Write the seed corpora and dictionaries of the atheris harnesses.
 
 ``python -m fuzz.seeds [--out fuzz/corpus] [--per-format 12]`` writes, for each
-family (``formats``, ``providers``, ``json``, ``framing``), a directory of inputs in
-the harness layout (selector byte + document, ``fuzz/targets.py``) and a libFuzzer
-dictionary ``<family>.dict``.  Sources:
+family (``formats``, ``providers``, ``json``, ``framing``, ``tokens``), a directory of
+inputs in the harness layout (selector byte + document, ``fuzz/targets.py``) and a
+libFuzzer dictionary ``<family>.dict``.  Sources:
 
 * every grammar: each delimiter alone (literals, and samples of pattern delimiters),
   documents derived from the grammar, calls written by the format's renderer;
@@ -12,7 +12,10 @@ dictionary ``<family>.dict``.  Sources:
   read in place and never copied into the repository), provider streams cut to a few
   kilobytes at event boundaries so that each fuzz input stays fast;
 * small hand-written provider streams (Ollama has no recorded one) and JSON edge
-  cases.
+  cases;
+* for the token loop (``tokens``): per format, scripted turns (a renderer's call, the
+  answer after it; grammar documents; real model outputs) as text, and the natural
+  ids of the call turn in the ids reading (``fuzz/tokens.py``).
 
 Deterministic: the same tree and corpus give the same files (named by content hash).
 """
@@ -195,8 +198,36 @@ def seeds(family: str, per_format: int = 12, corpus: Path | None = None) -> Iter
             bodies += [cut_stream(p.read_bytes(), 1024) for p in paths[:8]]
         for body in bodies:
             yield encode(family, "framing", body)
+    elif family == "tokens":
+        yield from _token_seeds(per_format, corpus)
     else:
         raise ValueError(f"unknown fuzz family {family!r}")
+
+
+def _token_seeds(per_format: int, corpus: Path | None) -> Iterator[bytes]:
+    from fuzz.tokens import SEPARATOR, encode_ids, token_formats
+    from tests.tokenizer_fixtures import bpe_tokenizer
+    from toolwire.renderers import renderer
+
+    for fmt in token_formats():
+        rng = random.Random(fmt)
+        r = renderer(fmt)
+        sep = SEPARATOR.decode()
+        call = r.render_call("lookup", {"path": "notes ü.txt", "limit": 3})
+        invented = call + r.end_of_turn + "INVENTED"
+        turns = [
+            "Let me look é.\n" + invented + sep + "Done 🙂." + r.end_of_turn,
+            call + sep + r.render_answer("ok") + r.end_of_turn,
+            *(rendered_calls(fmt, rng) + sep + document(fmt, rng) for _ in range(3)),
+            *(document(fmt, rng) for _ in range(max(1, per_format // 3))),
+            *list(_model_outputs(corpus, fmt))[:2],
+        ]
+        for doc in turns:
+            data = encode_text(doc)
+            if doc and len(data) <= MAX_SEED // 4:
+                yield encode("tokens", fmt, data)
+        ids = bpe_tokenizer(fmt).encode(turns[0].split(sep)[0]).ids
+        yield encode("tokens", fmt, encode_ids(ids), small_limits=True)
 
 
 def dictionary(family: str) -> list[bytes]:
@@ -208,6 +239,12 @@ def dictionary(family: str) -> list[bytes]:
             for d in delimiter_samples(fmt, random.Random(fmt), each=2):
                 words[encode_text(d)] = None
         for w in [*json_words, '"name"', '"arguments"']:
+            words[w.encode()] = None
+    elif family == "tokens":
+        for fmt in family_targets(family):
+            for d in delimiter_samples(fmt, random.Random(fmt), each=1):
+                words[encode_text(d)] = None
+        for w in [*json_words, '"name"', '"arguments"', "\x1e"]:
             words[w.encode()] = None
     elif family in ("providers", "framing"):
         for w in ["data: ", "event: ", "id: ", "retry: ", ":", "\r\n", "\n\n", "[DONE]"]:

@@ -2,13 +2,17 @@
 
 A harness covers a family: ``formats`` (every grammar-driven text format), ``providers``
 (every provider stream), ``json`` (the JSON engine), ``framing`` (the SSE and NDJSON
-decoders).  One input of a harness is a *selector byte* and a document:
+decoders), ``tokens`` (the token-level tool loop on every format with a renderer and a
+test tokenizer; present when ``tokenizers`` is installed).  One input of a harness is a
+*selector byte* and a document:
 
 * the selector's low bits, modulo the number of targets in the family, pick the
   target (the format, in the family's sorted order), unless the harness was started
   with a fixed target (``--format``), which then ignores them;
 * its bit 7 asks for small limits (depth 4, 48-character arguments, short hold-back,
-  lines and events), so that short inputs reach the ``limit_exceeded`` paths.
+  lines and events), so that short inputs reach the ``limit_exceeded`` paths; in the
+  ``tokens`` family (no limits) it asks for the document to be read as token ids
+  rather than text (``fuzz/tokens.py``).
 
 Keeping the selector in the input lets one corpus serve every target of a family and
 lets the fuzzer mutate the choice like any other byte; ``encode`` / ``decode`` are the
@@ -17,6 +21,7 @@ two directions, and ``python -m fuzz.reproduce`` reads a crash file with ``decod
 
 from __future__ import annotations
 
+import importlib.util
 import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -29,7 +34,9 @@ from toolwire.registry import is_provider
 
 __all__ = ["FAMILIES", "Selected", "decode", "encode", "family_targets", "run_input"]
 
-FAMILIES = ("formats", "providers", "json", "framing")
+FAMILIES: tuple[str, ...] = ("formats", "providers", "json", "framing")
+if importlib.util.find_spec("tokenizers") is not None:  # the token loop's test tokenizers
+    FAMILIES += ("tokens",)
 SMALL = 0x80
 
 Check = Callable[[bytes, int, bool, "Tools"], None]
@@ -44,6 +51,10 @@ def family_targets(family: str) -> list[str]:
         return [f for f in toolwire.formats() if is_provider(f)]
     if family in ("json", "framing"):
         return [family]
+    if family == "tokens" and family in FAMILIES:
+        from fuzz.tokens import token_formats
+
+        return token_formats()
     raise ValueError(f"unknown fuzz family {family!r}; known: {', '.join(FAMILIES)}")
 
 
@@ -52,6 +63,12 @@ def _checker(family: str, target: str) -> Check:
         return lambda data, seed, small, _: check_json(data, seed, small_limits=small)
     if family == "framing":
         return lambda data, seed, small, _: check_framing(data, seed, small_limits=small)
+    if family == "tokens":
+        from fuzz.tokens import check_tokens
+
+        return lambda data, seed, small, tools: check_tokens(
+            data, target, seed, ids_mode=small, tools=tools
+        )
     return lambda data, seed, small, tools: check(
         data, target, seed, small_limits=small, tools=tools
     )

@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 pytest.importorskip("tokenizers")
 
 import toolwire
-from tests.tokenizer_fixtures import bpe_tokenizer
+from tests.tokenizer_fixtures import bpe_tokenizer, sampled_ids
 from toolwire.events import Error, ToolCall
 from toolwire.renderers import ToolResult, renderer, renderer_formats
 from toolwire.token_loop import Trajectory, run_token_tool_loop
@@ -83,61 +83,7 @@ def lookup(path: str, limit: int) -> dict[str, Any]:
     return {"path": path, "lines": limit}
 
 
-# -- tokenizing the scripted model's text as a model would have sampled it -----------
-
-
-def _byte_chars() -> dict[int, str]:
-    """GPT-2's byte-to-character table, the alphabet of a byte-level BPE."""
-    bs = list(range(ord("!"), ord("~") + 1)) + list(range(0xA1, 0xAD)) + list(range(0xAE, 0x100))
-    cs = bs[:]
-    n = 0
-    for b in range(256):
-        if b not in bs:
-            bs.append(b)
-            cs.append(256 + n)
-            n += 1
-    return dict(zip(bs, map(chr, cs), strict=True))
-
-
-BYTE_CHARS = _byte_chars()
-
-
-def sampled_ids(tok: Any, text: str, cuts: Sequence[int] = ()) -> list[int]:
-    """The ids of ``text`` with markers as their special ids and the rest cut at the
-    given byte offsets (within a piece), each piece tokenized by the BPE model alone:
-    a valid tokenization whose boundaries may fall inside a character."""
-    specials = sorted(
-        (t.content for t in tok.get_added_tokens_decoder().values()), key=len, reverse=True
-    )
-    ids: list[int] = []
-    i = 0
-    plain = bytearray()
-    base = 0
-
-    def flush() -> None:
-        nonlocal plain
-        points = sorted({c - base for c in cuts if 0 < c - base < len(plain)})
-        for a, b in zip([0, *points], [*points, len(plain)], strict=True):
-            piece = "".join(BYTE_CHARS[x] for x in plain[a:b])
-            ids.extend(t.id for t in tok.model.tokenize(piece))
-        plain = bytearray()
-
-    offset = 0
-    while i < len(text):
-        marker = next((m for m in specials if text.startswith(m, i)), None)
-        if marker is not None:
-            flush()
-            ids.append(tok.token_to_id(marker))
-            i += len(marker)
-            offset += len(marker.encode())
-            base = offset
-            continue
-        data = text[i].encode()
-        plain += data
-        offset += len(data)
-        i += 1
-    flush()
-    return ids
+# -- the scripted model (its ids: tokenizer_fixtures.sampled_ids) ---------------------
 
 
 class Script:

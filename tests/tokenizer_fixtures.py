@@ -13,7 +13,9 @@ must not modify the returned objects.
 ``bpe_tokenizer`` builds a ``tokenizers.Tokenizer``, ``transformers_tokenizer`` the
 same wrapped in ``PreTrainedTokenizerFast``, ``tiktoken_encoding`` a
 ``tiktoken.Encoding`` whose merges are counted on the same corpus.  Each imports its
-library when called, so this module imports without them.
+library when called, so this module imports without them.  ``sampled_ids`` re-cuts a
+text into the ids a model could have sampled (boundaries inside characters), for the
+token-loop tests and the ``tokens`` fuzz family.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import functools
 import itertools
 import re
 from collections import Counter
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from toolwire.events import ToolCall
@@ -38,6 +41,7 @@ __all__ = [
     "VOCAB_SIZE",
     "bpe_tokenizer",
     "corpus",
+    "sampled_ids",
     "special_ids",
     "tiktoken_encoding",
     "transformers_tokenizer",
@@ -215,3 +219,60 @@ def tiktoken_encoding(format: str) -> tiktoken.Encoding:
         mergeable_ranks=ranks,
         special_tokens=specials,
     )
+
+
+# -- re-cutting a text into ids, as a model could have sampled it ----------------------
+
+
+def _byte_chars() -> dict[int, str]:
+    """GPT-2's byte-to-character table, the alphabet of a byte-level BPE."""
+    bs = list(range(ord("!"), ord("~") + 1)) + list(range(0xA1, 0xAD)) + list(range(0xAE, 0x100))
+    cs = bs[:]
+    n = 0
+    for b in range(256):
+        if b not in bs:
+            bs.append(b)
+            cs.append(256 + n)
+            n += 1
+    return dict(zip(bs, map(chr, cs), strict=True))
+
+
+BYTE_CHARS = _byte_chars()
+
+
+def sampled_ids(tok: Any, text: str, cuts: Sequence[int] = ()) -> list[int]:
+    """The ids of ``text`` with markers as their special ids and the rest cut at the
+    given byte offsets (within a piece), each piece tokenized by the BPE model alone:
+    a valid tokenization whose boundaries may fall inside a character."""
+    specials = sorted(
+        (t.content for t in tok.get_added_tokens_decoder().values()), key=len, reverse=True
+    )
+    ids: list[int] = []
+    i = 0
+    plain = bytearray()
+    base = 0
+
+    def flush() -> None:
+        nonlocal plain
+        points = sorted({c - base for c in cuts if 0 < c - base < len(plain)})
+        for a, b in zip([0, *points], [*points, len(plain)], strict=True):
+            piece = "".join(BYTE_CHARS[x] for x in plain[a:b])
+            ids.extend(t.id for t in tok.model.tokenize(piece))
+        plain = bytearray()
+
+    offset = 0
+    while i < len(text):
+        marker = next((m for m in specials if text.startswith(m, i)), None)
+        if marker is not None:
+            flush()
+            ids.append(tok.token_to_id(marker))
+            i += len(marker)
+            offset += len(marker.encode())
+            base = offset
+            continue
+        data = text[i].encode()
+        plain += data
+        offset += len(data)
+        i += 1
+    flush()
+    return ids
