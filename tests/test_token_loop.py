@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 pytest.importorskip("tokenizers")
 
 import toolwire
-from tests.tokenizer_fixtures import bpe_tokenizer, sampled_ids
+from tests.tokenizer_fixtures import BYTE_CHARS, bpe_tokenizer, sampled_ids
 from toolwire.events import Error, ToolCall
 from toolwire.renderers import ToolResult, renderer, renderer_formats
 from toolwire.token_loop import Trajectory, run_token_tool_loop
