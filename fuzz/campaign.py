@@ -268,7 +268,7 @@ class _Run:
         self.samples: list[Sample] = []
         self.tail: list[str] = []
         self.start = time.monotonic()
-        self._log = log.open("w", encoding="utf-8", errors="replace")
+        self._log = log.open("w", encoding="utf-8", errors="replace", buffering=1)
         self.proc = subprocess.Popen(
             cmd,
             cwd=ROOT,

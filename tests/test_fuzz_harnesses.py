@@ -164,3 +164,41 @@ def test_reproduce_replays_files_and_prints_a_shrunk_regression_entry(
     # The rule breaks as soon as there are two bytes to split: two are kept.
     entry = re.search(r"Selected\(family='formats', target='tags', document=(b'[^']*')", out)
     assert entry is not None and len(ast.literal_eval(entry.group(1))) == 2, out
+
+
+def test_the_token_rule_catches_what_it_is_meant_to_catch(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A detokenizer that decodes each id alone (a character split across ids becomes
+    U+FFFD) and a session that reads only the first id of each group both break the
+    token loop's rule."""
+    pytest.importorskip("tokenizers")
+    from fuzz.tokens import check_tokens
+    from toolwire import token_loop
+    from toolwire.renderers import renderer
+
+    r = renderer("hermes")
+    doc = ("Let me look é.\n" + r.render_call("lookup", {"path": "ü"}) + "\x1eDone 🙂.").encode()
+    check_tokens(doc, "hermes", 1)
+
+    class Naive:
+        def __init__(self, decode: Any, **_: Any) -> None:
+            self.decode = decode
+
+        def feed(self, ids: Any) -> str:
+            return str(self.decode([ids] if isinstance(ids, int) else list(ids)))
+
+        def close(self) -> str:
+            return ""
+
+    with monkeypatch.context() as m:
+        m.setattr(token_loop, "IncrementalDetokenizer", Naive)
+        with pytest.raises(AssertionError):
+            check_tokens(doc, "hermes", 1)
+
+    feed = token_loop.TokenSession.feed
+
+    def first_of_each_group(self: Any, pairs: Any) -> Any:
+        return feed(self, list(pairs)[:1])
+
+    monkeypatch.setattr(token_loop.TokenSession, "feed", first_of_each_group)
+    with pytest.raises(AssertionError):
+        check_tokens(doc, "hermes", 1)
