@@ -50,6 +50,7 @@ from collections.abc import (
     Sequence,
 )
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, ClassVar, Literal, TypeAlias
 
 from .detokenize import IncrementalDetokenizer
@@ -583,6 +584,32 @@ def _session(
     )
 
 
+def _feed_item(
+    session: TokenSession, item: Any, dispatch: Callable[[ToolCall], object] | None
+) -> list[Event]:
+    """One streamed item's events; with ``dispatch`` (eager dispatch) each completed
+    call's tool is started before the events go out."""
+    events = session.feed(stream_pairs(item))
+    if dispatch is not None:
+        for event in events:
+            if isinstance(event, ToolCall):
+                dispatch(event)
+    return events
+
+
+def _launch_into(launched: list[Launched], tools: Mapping[str, Tool], call: ToolCall) -> None:
+    launched.append(_launch(call, tools))
+
+
+def _task_into(
+    tasks: list[asyncio.Future[ToolResult]],
+    tools: Mapping[str, Tool],
+    timeout: float | None,
+    call: ToolCall,
+) -> None:
+    tasks.append(asyncio.ensure_future(_arun_one(call, tools, timeout)))
+
+
 TokenSampler: TypeAlias = Callable[[list[int]], Any]
 """``sample(prompt_ids)``: an iterable of ids / ``(id, logprob)`` pairs / lists of
 them (a streaming engine), or one whole sample (see ``atomic_sample``)."""
@@ -613,16 +640,14 @@ def iter_token_tool_loop(
         source = sample(list(session.ids))
         whole = atomic_sample(source)
         launched: list[Launched] = []
+        eager = partial(_launch_into, launched, tools) if concurrent else None
         if whole is not None:
             yield from session.take(whole)
         else:
             iterator = iter(source)
             try:
                 for item in iterator:
-                    for event in session.feed(stream_pairs(item)):
-                        if concurrent and isinstance(event, ToolCall):
-                            launched.append(_launch(event, tools))  # eager dispatch
-                        yield event
+                    yield from _feed_item(session, item, eager)
                     if session.stopped:
                         break
                 else:
@@ -731,6 +756,7 @@ async def aiter_token_tool_loop(
             source = await source
         whole = atomic_sample(source)
         tasks: list[asyncio.Future[ToolResult]] = []
+        start = partial(_task_into, tasks, tools, timeout) if concurrent else None
         try:
             if whole is not None:
                 for event in session.take(whole):
@@ -745,11 +771,7 @@ async def aiter_token_tool_loop(
                             for event in session.end_of_output():
                                 yield event
                             break
-                        for event in session.feed(stream_pairs(item)):
-                            if concurrent and isinstance(event, ToolCall):
-                                tasks.append(
-                                    asyncio.ensure_future(_arun_one(event, tools, timeout))
-                                )
+                        for event in _feed_item(session, item, start):
                             yield event
                         if session.stopped:
                             break
@@ -759,11 +781,7 @@ async def aiter_token_tool_loop(
                 iterator = iter(source)
                 try:
                     for item in iterator:
-                        for event in session.feed(stream_pairs(item)):
-                            if concurrent and isinstance(event, ToolCall):
-                                tasks.append(
-                                    asyncio.ensure_future(_arun_one(event, tools, timeout))
-                                )
+                        for event in _feed_item(session, item, start):
                             yield event
                         if session.stopped:
                             break
