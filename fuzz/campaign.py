@@ -27,7 +27,9 @@ Each slot's libFuzzer gets ``-max_total_time`` = its share (the seed merge at it
 start is part of it).  ``--plateau M`` instead runs every slot until its coverage
 (``cov`` and ``ft``) has not grown for M minutes, each slot capped at what the budget
 has left minus M minutes for every slot after it; a slot that plateaus early leaves
-its time to the next.  Coverage comes from libFuzzer's status lines; in fork mode the
+its time to the next.  ``--min-minutes T`` keeps every slot running for at least T
+minutes whatever its coverage does (a release run: ``--plateau 5 --min-minutes 30``).
+Coverage comes from libFuzzer's status lines; in fork mode the
 parent prints one as each job ends, and job J lasts min(J, 300) seconds, so M should
 be a few minutes.
 
@@ -325,6 +327,7 @@ class Options:
     plateau: float | None
     tail: float
     extra: list[str]
+    min_minutes: float = 0.0
 
 
 def _slot_corpus(slot: Slot, opts: Options) -> list[Path]:
@@ -399,7 +402,7 @@ def run_slot(slot: Slot, opts: Options, remaining_after: int = 0) -> SlotResult:
             if samples and samples[-1].execs == 0 and (samples[-1].job or 0) >= 10:
                 result.error = "the harness does not start (10 jobs, no input run)"
                 run.stop()
-            elif plateau is not None and now >= plateau:
+            elif plateau is not None and now >= max(plateau, opts.min_minutes * 60):
                 grew = last_growth(samples)
                 if grew is not None and now - grew >= plateau:
                     result.stopped_for_plateau = True
@@ -755,6 +758,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--plateau", type=float, metavar="M", help="run each slot until no growth for M minutes"
     )
+    ap.add_argument(
+        "--min-minutes",
+        type=float,
+        default=0.0,
+        metavar="T",
+        help="in --plateau mode, never stop a slot for its plateau before T minutes",
+    )
     ap.add_argument("--plateau-tail", type=float, default=0.25, help="see 'plateaued'")
     ap.add_argument("--timeout", type=int, default=10, help="libFuzzer -timeout (s per input)")
     ap.add_argument("--rss-limit-mb", type=int, default=2048)
@@ -802,14 +812,16 @@ def main(argv: list[str] | None = None) -> int:
         plateau=args.plateau,
         tail=args.plateau_tail,
         extra=extra,
+        min_minutes=args.min_minutes,
     )
     budget_end = time.monotonic() + args.minutes * 60
     results: list[SlotResult] = []
     for n, slot in enumerate(slots):
         left = budget_end - time.monotonic()
         if opts.plateau is not None:
-            slot.seconds = left - opts.plateau * 60 * (len(slots) - n - 1)
-            if slot.seconds < opts.plateau * 60:
+            floor = max(opts.plateau, opts.min_minutes) * 60
+            slot.seconds = left - floor * (len(slots) - n - 1)
+            if slot.seconds < floor:
                 slot.seconds = left / (len(slots) - n)
         else:  # overruns (start-up, wrap-up) come out of the slots still to run
             planned = sum(s.seconds for s in slots[n:])
@@ -830,6 +842,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{len(args.families)} families x {results[0].planned_seconds if results else 0:.0f} s"
         if opts.plateau is None
         else f"plateau mode: each slot until no growth for {opts.plateau} min"
+        + (f", at least {opts.min_minutes:g} min each" if opts.min_minutes else "")
     )
     fixed = [s for s in slots if s.format is not None]
     if fixed and opts.plateau is None:
