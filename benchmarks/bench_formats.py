@@ -8,7 +8,7 @@ Run from the repository root (inside the project's virtualenv)::
 
 For every format of ``toolwire.formats()`` that has a renderer, the same ``write_file``
 call (the file-like arguments of ``common.build_arguments``) is written in the format's
-own syntax by ``toolwire.renderers.renderer(format).render_call``, cut into 4-character
+own syntax by ``toolwire.loop.renderers.renderer(format).render_call``, cut into 4-character
 chunks and fed to ``toolwire.parser(format)``.  The report (Markdown) goes to stdout,
 progress to stderr; targets are reported but never change the exit status.  See
 benchmarks/README.md for the columns and the method.
@@ -141,7 +141,7 @@ class Target:
 def load_targets(only: Sequence[str] | None) -> tuple[list[Target], list[str]]:
     """The text formats of ``toolwire.formats()`` with a renderer; the skipped ones."""
     toolwire: Any = importlib.import_module("toolwire")
-    renderers: Any = importlib.import_module("toolwire.renderers")
+    renderers: Any = importlib.import_module("toolwire.loop.renderers")
     with_renderer = set(renderers.renderer_formats())
     targets: list[Target] = []
     skipped: list[str] = []

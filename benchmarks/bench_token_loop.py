@@ -44,10 +44,10 @@ from typing import Any
 from common import TOOL_NAME, build_arguments, environment, median, time_runs
 
 import toolwire
-from toolwire.demo import demo_prompt
-from toolwire.demo_tokenizer import DemoTokenizer
-from toolwire.detokenize import IncrementalDetokenizer
-from toolwire.renderers import ToolResult, renderer
+from toolwire.cli.demo import demo_prompt
+from toolwire.cli.demo_tokenizer import DemoTokenizer
+from toolwire.loop.detokenize import IncrementalDetokenizer
+from toolwire.loop.renderers import ToolResult, renderer
 
 ROOT = Path(__file__).resolve().parent.parent
 

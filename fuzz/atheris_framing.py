@@ -1,5 +1,6 @@
-"""Coverage-guided fuzzing (atheris) of the SSE and NDJSON decoders on their own (toolwire.sse,
-toolwire.ndjson): the same frames and framing errors in every chunking.
+"""Coverage-guided fuzzing (atheris) of the SSE and NDJSON decoders on their own
+(toolwire.framing.sse, toolwire.framing.ndjson): the same frames and framing errors in
+every chunking.
 
 python -m fuzz.seeds && python -m fuzz.atheris_framing -max_total_time=300
 

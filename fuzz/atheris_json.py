@@ -1,5 +1,5 @@
 """Coverage-guided fuzzing (atheris) of the JSON engine on its own
-(toolwire.json_engine): whole, one character at a time, at random splits and as
+(toolwire.values.json_engine): whole, one character at a time, at random splits and as
 windows, with json.loads as an oracle.
 
 python -m fuzz.seeds && python -m fuzz.atheris_json -max_total_time=300

@@ -1,5 +1,5 @@
 """The one rule for the stages under the parsers, each on its own: the JSON engine
-(``toolwire.json_engine``) and the SSE / NDJSON decoders.
+(``toolwire.values.json_engine``) and the SSE / NDJSON decoders.
 
 A stage that misbehaves under one chunking can be masked by the parser above it (a
 provider drops a frame it cannot read anyway), so each is fuzzed bare:
@@ -23,10 +23,10 @@ from functools import partial
 from typing import Any
 
 from fuzz.harness import same_across_chunkings
-from toolwire.json_engine import JsonScanner, JsonSyntaxError
-from toolwire.lines import FramingError
-from toolwire.ndjson import NdjsonDecoder
-from toolwire.sse import Frame, SseDecoder
+from toolwire.framing.lines import FramingError
+from toolwire.framing.ndjson import NdjsonDecoder
+from toolwire.framing.sse import Frame, SseDecoder
+from toolwire.values.json_engine import JsonScanner, JsonSyntaxError
 
 __all__ = ["check_framing", "check_json"]
 

@@ -29,7 +29,7 @@ from re import _parser as _P
 from typing import Any
 
 import toolwire
-from toolwire.grammar import CompiledGrammar
+from toolwire.engine.grammar import CompiledGrammar
 from toolwire.registry import compiled
 
 __all__ = ["document", "json_text", "mutate", "rendered_calls", "sample", "splice"]

@@ -207,7 +207,7 @@ def seeds(family: str, per_format: int = 12, corpus: Path | None = None) -> Iter
 def _token_seeds(per_format: int, corpus: Path | None) -> Iterator[bytes]:
     from fuzz.tokens import SEPARATOR, encode_ids, token_formats
     from tests.tokenizer_fixtures import bpe_tokenizer
-    from toolwire.renderers import renderer
+    from toolwire.loop.renderers import renderer
 
     for fmt in token_formats():
         rng = random.Random(fmt)

@@ -51,8 +51,8 @@ from functools import cache
 from typing import Any
 
 import toolwire
-from toolwire.renderers import renderer, renderer_formats
-from toolwire.token_loop import TokenLoopEnd, Trajectory, run_token_tool_loop
+from toolwire.loop.renderers import renderer, renderer_formats
+from toolwire.loop.token_loop import TokenLoopEnd, Trajectory, run_token_tool_loop
 
 __all__ = [
     "MAX_TURNS",

@@ -12,8 +12,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TypeAlias, overload
 
 from . import adapters, providers
-from .detokenize import IncrementalDetokenizer, adetokenize, detokenize
-from .driver import DEFAULT_MAX_HOLDBACK, StreamParser
+from .engine.driver import DEFAULT_MAX_HOLDBACK, StreamParser
+from .engine.token_parser import TokenStreamParser
 from .errors import ErrorCode, ParseError
 from .events import (
     Error,
@@ -31,9 +31,24 @@ from .events import (
     ToolCallDelta,
     ToolCallStart,
 )
-from .json_engine import DEFAULT_MAX_DEPTH, DEFAULT_MAX_SIZE
+from .formats.special_tokens import special_tokens
+from .framing.sse import DEFAULT_MAX_EVENT_SIZE, DEFAULT_MAX_LINE_SIZE
 from .limits import DEFAULT_MAX_BUFFERED, DEFAULT_MAX_CALLS
-from .loop import (
+from .loop.detokenize import IncrementalDetokenizer, adetokenize, detokenize
+from .loop.renderers import Renderer, ToolResult, renderer, renderer_formats
+from .loop.stop import StopSequences, cut_index, stop_at, stop_sequences
+from .loop.token_loop import (
+    TokenLoopEnd,
+    TokenSession,
+    TokenTurn,
+    Trajectory,
+    aiter_token_tool_loop,
+    arun_token_tool_loop,
+    iter_token_tool_loop,
+    run_token_tool_loop,
+)
+from .loop.tokenizer import Tokenizer, as_tokenizer
+from .loop.tool_loop import (
     LoopEnd,
     LoopResult,
     Turn,
@@ -47,22 +62,7 @@ from .loop import (
 from .message import Message, MessageBuilder, collect
 from .providers import ProviderParser
 from .registry import FormatInfo, compiled, format_info, format_names, is_provider
-from .renderers import Renderer, ToolResult, renderer, renderer_formats
-from .special_tokens import special_tokens
-from .sse import DEFAULT_MAX_EVENT_SIZE, DEFAULT_MAX_LINE_SIZE
-from .stop import StopSequences, cut_index, stop_at, stop_sequences
-from .token_loop import (
-    TokenLoopEnd,
-    TokenSession,
-    TokenTurn,
-    Trajectory,
-    aiter_token_tool_loop,
-    arun_token_tool_loop,
-    iter_token_tool_loop,
-    run_token_tool_loop,
-)
-from .token_parser import TokenStreamParser
-from .tokenizer import Tokenizer, as_tokenizer
+from .values.json_engine import DEFAULT_MAX_DEPTH, DEFAULT_MAX_SIZE
 
 __all__ = [
     "DEFAULT_MAX_BUFFERED",

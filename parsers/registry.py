@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .engine.grammar import CompiledGrammar, FormatSpec
+from .engine.islands import ISLAND_KINDS
 from .formats import (
     deepseek,
     deepseek_dsml,
@@ -19,11 +21,9 @@ from .formats import (
     qwen3_coder,
     tags,
 )
-from .gemma_object import GemmaCallBody
-from .grammar import CompiledGrammar, FormatSpec
-from .islands import ISLAND_KINDS
 from .providers import PROVIDERS
-from .pylit import PyKwargsCallBody
+from .values.gemma_object import GemmaCallBody
+from .values.pylit import PyKwargsCallBody
 
 __all__ = ["FormatInfo", "compiled", "format_info", "format_names", "is_provider"]
 

@@ -39,6 +39,7 @@ settings.register_profile(
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
+
 def split_at(data: Any, cuts: Sequence[int]) -> list[Any]:
     """``data`` cut at the given (sorted, in-range) positions."""
     bounds = [0, *cuts, len(data)]

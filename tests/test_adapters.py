@@ -16,7 +16,7 @@ from tests.conftest import coalesce, run
 from tests.test_providers_corpus import CASES, load
 from toolwire import adapters
 from toolwire.events import Event
-from toolwire.sse import Frame, SseDecoder
+from toolwire.framing.sse import Frame, SseDecoder
 
 CHUNKS: list[dict[str, Any]] = [
     {"object": "chat.completion.chunk", "choices": [{"index": 0, "delta": {"content": "Hi"}}]},

@@ -1,4 +1,4 @@
-"""The JSON body of a ``tags`` tool call (``toolwire.islands.JsonCallBody``), through the
+"""The JSON body of a ``tags`` tool call (``toolwire.engine.islands.JsonCallBody``), through the
 public parser.
 
 Envelope rules (README, ``tags``): without a ``name`` attribute a body whose first key is
@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 import toolwire
 from toolwire.events import Error, Event, Finish, ToolCall, ToolCallDelta, ToolCallStart
-from toolwire.json_engine import JsonScanner, JsonSyntaxError
+from toolwire.values.json_engine import JsonScanner, JsonSyntaxError
 
 ENVELOPE_KEYS = ("name", "arguments", "parameters")
 CLOSE = "</tool_call>"

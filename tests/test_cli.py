@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from toolwire import cli
-from toolwire.cli import main
+from toolwire.cli.main import main
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 WEATHER = EXAMPLES / "weather.tags"

@@ -7,7 +7,7 @@ import io
 import pytest
 
 from toolwire import cli, parse
-from toolwire.demo import (
+from toolwire.cli.demo import (
     INVENTED_WORDS,
     SCHEMAS,
     TOOLS,
@@ -17,8 +17,8 @@ from toolwire.demo import (
     run,
     word_count,
 )
-from toolwire.loop import run_tool_loop
-from toolwire.renderers import renderer, renderer_formats
+from toolwire.loop.renderers import renderer, renderer_formats
+from toolwire.loop.tool_loop import run_tool_loop
 
 WORDS = word_count("notes.txt")["words"]
 

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from toolwire import Tokenizer, as_tokenizer, cli
-from toolwire.demo import (
+from toolwire.cli.demo import (
     INVENTED_WORDS,
     QUESTION,
     TOKEN_NOTE,
@@ -26,8 +26,8 @@ from toolwire.demo import (
     scripted_logprob,
     word_count,
 )
-from toolwire.demo_tokenizer import DEMO_MARKERS, DemoTokenizer
-from toolwire.renderers import renderer_formats
+from toolwire.cli.demo_tokenizer import DEMO_MARKERS, DemoTokenizer
+from toolwire.loop.renderers import renderer_formats
 
 WORDS = word_count("notes.txt")["words"]
 ANSWER = f"notes.txt has {WORDS} words: {WORDS / 250:g} pages at 250 words per page{TOKEN_NOTE}."
@@ -209,7 +209,7 @@ def test_the_cli_needs_no_tokenizer_library() -> None:
         "import sys\n"
         "for name in ('tokenizers', 'transformers', 'tiktoken'):\n"
         "    sys.modules[name] = None  # importing it raises ImportError\n"
-        "from toolwire.cli import main\n"
+        "from toolwire.cli.main import main\n"
         "sys.exit(main(['demo', '--tokens', '--format', 'qwen3-coder']))\n"
     )
     done = subprocess.run(

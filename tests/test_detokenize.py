@@ -152,9 +152,7 @@ def test_adetokenize() -> None:
 
 @settings(max_examples=100)
 @given(data=st.data(), text=_TEXT)
-def test_each_character_comes_with_the_id_that_completes_it(
-    data: st.DataObject, text: str
-) -> None:
+def test_each_character_comes_with_the_id_that_completes_it(data: st.DataObject, text: str) -> None:
     # What the token loop relies on to find the id carrying a call's last character:
     # after id k, exactly the characters whose bytes lie in ids[: k + 1] are out
     # (a real U+FFFD at the end waits like an incomplete character, so none here).

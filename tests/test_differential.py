@@ -1,9 +1,9 @@
 """Differential checks against the peers a user would otherwise rely on.
 
-* **SSE decoder** (``toolwire.sse``) against ``httpx-sse``'s line and event decoders,
+* **SSE decoder** (``toolwire.framing.sse``) against ``httpx-sse``'s line and event decoders,
   on bodies both accept: the same events (type, data, last event id) in order and the
   same reconnection time.
-* **JSON engine** (``toolwire.json_engine``) against ``jiter`` in strict mode
+* **JSON engine** (``toolwire.values.json_engine``) against ``jiter`` in strict mode
   (``allow_inf_nan=False``) and ``json.loads`` (NaN/Infinity refused): the same
   accept/reject decision on whole documents and the same values.
 * **Provider accumulation**: the official SDKs' own accumulators on generated valid
@@ -27,11 +27,11 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import toolwire
-from toolwire.json_engine import JsonScanner, JsonSyntaxError
-from toolwire.lines import FramingError
-from toolwire.sse import Frame, SseDecoder
+from toolwire.framing.lines import FramingError
+from toolwire.framing.sse import Frame, SseDecoder
 from toolwire.testing import provider_streams
 from toolwire.testing.streams import ProviderStream
+from toolwire.values.json_engine import JsonScanner, JsonSyntaxError
 
 FEW = settings(
     max_examples=120,
@@ -39,7 +39,7 @@ FEW = settings(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 
-# -- (a) SSE: toolwire.sse vs httpx-sse ------------------------------------------------
+# -- (a) SSE: toolwire.framing.sse vs httpx-sse ------------------------------------------------
 
 
 def _httpx_sse(body: bytes) -> tuple[list[tuple[str, str, str]], int | None]:
@@ -167,7 +167,7 @@ def test_documented_sse_differences() -> None:
     assert frames == [("message", "ok", "")] and errors == ["invalid_utf8"]
 
 
-# -- (b) JSON: toolwire.json_engine vs jiter (strict) and json.loads -------------------
+# -- (b) JSON: toolwire.values.json_engine vs jiter (strict) and json.loads -------------------
 
 _WS = " \t\n\r"
 

@@ -38,8 +38,8 @@ import toolwire
 from tests.conftest import chunkings, coalesce, run
 from tests.oracle import position
 from toolwire.events import Event, Finish
+from toolwire.loop.renderers import renderer, renderer_formats
 from toolwire.registry import compiled, format_names, is_provider
-from toolwire.renderers import renderer, renderer_formats
 
 TEXT_FORMATS = [f for f in format_names() if not is_provider(f)]
 DOCUMENTED = {str(code) for code in toolwire.ErrorCode} - {"internal_error"}

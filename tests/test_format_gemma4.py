@@ -39,8 +39,8 @@ from tests.oracle import (
 )
 from tests.test_gemma_object import objects, same, written
 from toolwire import Error, Finish, ParseError, ToolCall, ToolCallDelta, ToolCallStart
-from toolwire.gemma_object import GemmaObjectScanner
 from toolwire.registry import compiled
+from toolwire.values.gemma_object import GemmaObjectScanner
 
 FORMAT = "gemma4"
 Q = '<|"|>'

@@ -14,9 +14,9 @@ from types import ModuleType
 
 import pytest
 
-from toolwire.grammar import FormatSpec
+from toolwire.engine.grammar import FormatSpec
+from toolwire.loop.renderers import renderer_formats
 from toolwire.registry import compiled, format_info, format_names, is_provider
-from toolwire.renderers import renderer_formats
 
 TESTS = Path(__file__).parent
 TEXT_FORMATS = [f for f in format_names() if not is_provider(f)]

@@ -220,7 +220,6 @@ def test_empty_and_nested_arguments() -> None:
     assert [c.raw for c in typed(events, "tool_call")] == ["{}", json.dumps(args)]
 
 
-
 # -- double-encoded arguments ------------------------------------------------------------------
 
 # vLLM PR #54964 ("Stop double-encoding tool call arguments"): Granite 4 writes the
@@ -290,6 +289,7 @@ def test_double_encoded_arguments_within_the_depth_limit() -> None:
     ok = "<tool_call>" + envelope("f", json.dumps({"a": json.loads(deep)})) + "</tool_call>"
     assert summary(check(ok, max_depth=30))["calls"] == [("f", {"a": json.loads(deep)})]
     assert summary(check(ok, max_depth=10))["errors"] == ["invalid_arguments"]
+
 
 @pytest.mark.parametrize(
     "body",

@@ -51,8 +51,8 @@ from tests.test_format_hermes import (
 )
 from toolwire import ParseError
 from toolwire.formats.llama3_json import CODE_TOOL
-from toolwire.pylit import PyKwargsScanner
 from toolwire.registry import compiled
+from toolwire.values.pylit import PyKwargsScanner
 
 FORMAT = "llama3-json"
 TAG = "<|python_tag|>"

@@ -103,13 +103,13 @@ def test_triage_deduplicates_and_minimises(monkeypatch: pytest.MonkeyPatch, tmp_
 
 
 def test_finding_key_names_the_check_and_the_toolwire_frame() -> None:
-    from toolwire.json_engine import JsonScanner
+    from toolwire.values.json_engine import JsonScanner
 
     try:
         JsonScanner(capture_keys=None).feed(None, 0, 1)  # type: ignore[arg-type]
     except Exception as exc:
         kind, check, where = finding_key(exc)
-    assert kind == "TypeError" and check == "-" and where.startswith("parsers/json_engine.py:")
+    assert kind == "TypeError" and check == "-" and where.startswith("parsers/values/json_engine.py:")
 
 
 def test_a_short_campaign_writes_its_report(tmp_path: Path) -> None:

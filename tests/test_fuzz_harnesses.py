@@ -173,7 +173,7 @@ def test_the_token_rule_catches_what_it_is_meant_to_catch(monkeypatch: pytest.Mo
     pytest.importorskip("tokenizers")
     from fuzz.tokens import check_tokens
     from toolwire import token_loop
-    from toolwire.renderers import renderer
+    from toolwire.loop.renderers import renderer
 
     r = renderer("hermes")
     doc = ("Let me look é.\n" + r.render_call("lookup", {"path": "ü"}) + "\x1eDone 🙂.").encode()

@@ -1,4 +1,4 @@
-"""The Gemma 4 object-notation scanner on its own (``toolwire.gemma_object``).
+"""The Gemma 4 object-notation scanner on its own (``toolwire.values.gemma_object``).
 
 Examples pin every value kind, bare and quoted keys, raw strings holding markup and
 marker text, the error positions and the limits; property tests render generated
@@ -18,8 +18,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.conftest import chunkings
-from toolwire.gemma_object import QUOTE, GemmaObjectScanner
-from toolwire.json_engine import JsonSyntaxError
+from toolwire.values.gemma_object import QUOTE, GemmaObjectScanner
+from toolwire.values.json_engine import JsonSyntaxError
 
 Q = QUOTE
 

@@ -39,9 +39,9 @@ from toolwire.integrations import (
     to_verl,
 )
 from toolwire.integrations.tinker import stop_list
-from toolwire.renderers import ToolResult, renderer
-from toolwire.stop import StopSequences
-from toolwire.token_loop import Trajectory
+from toolwire.loop.renderers import ToolResult, renderer
+from toolwire.loop.stop import StopSequences
+from toolwire.loop.token_loop import Trajectory
 
 FORMATS = ["hermes", "harmony"]
 INVENTED = "INVENTED-99"

@@ -1,4 +1,4 @@
-"""The incremental JSON engine (``toolwire.json_engine.JsonScanner``).
+"""The incremental JSON engine (``toolwire.values.json_engine.JsonScanner``).
 
 Properties: exact completion index, raw text and value for generated documents in any
 chunking; strict acceptance checked against ``json.loads`` as an oracle (minus the
@@ -19,7 +19,7 @@ from conftest import chunkings, split_at
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from toolwire.json_engine import JsonScanner, JsonSyntaxError
+from toolwire.values.json_engine import JsonScanner, JsonSyntaxError
 
 WS = " \t\n\r"
 

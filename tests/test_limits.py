@@ -16,7 +16,7 @@ from oracle import position
 
 import toolwire
 from toolwire import ParseError, ToolCall
-from toolwire.driver import StreamParser
+from toolwire.engine.driver import StreamParser
 from toolwire.registry import compiled, is_provider
 from toolwire.testing import provider_streams
 

@@ -19,8 +19,8 @@ from hypothesis import strategies as st
 import toolwire
 from tests.conftest import chunkings, coalesce
 from toolwire.events import Event, ToolCall
-from toolwire.loop import LoopEnd, TurnEnd, TurnStart, iter_tool_loop, run_tool_loop
-from toolwire.renderers import ToolResult, renderer, renderer_formats
+from toolwire.loop.renderers import ToolResult, renderer, renderer_formats
+from toolwire.loop.tool_loop import LoopEnd, TurnEnd, TurnStart, iter_tool_loop, run_tool_loop
 
 FORMATS = renderer_formats()
 INVENTED = "INVENTED-RESULT"

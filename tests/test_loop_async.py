@@ -15,8 +15,8 @@ from tests.conftest import chunkings
 from tests.test_loop import ARGS, FORMATS, INVENTED, SCHEMAS, Sampler, call_turn, echo
 from toolwire import adetokenize
 from toolwire.events import Event
-from toolwire.loop import LoopEnd, aiter_tool_loop, arun_tool_loop, run_tool_loop
-from toolwire.renderers import ToolResult, renderer
+from toolwire.loop.renderers import ToolResult, renderer
+from toolwire.loop.tool_loop import LoopEnd, aiter_tool_loop, arun_tool_loop, run_tool_loop
 
 
 class AsyncSampler:

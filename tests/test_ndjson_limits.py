@@ -19,9 +19,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.conftest import chunkings, coalesce, run, split_at
-from toolwire.lines import FramingError
-from toolwire.ndjson import NdjsonDecoder
-from toolwire.sse import Frame, SseDecoder
+from toolwire.framing.lines import FramingError
+from toolwire.framing.ndjson import NdjsonDecoder
+from toolwire.framing.sse import Frame, SseDecoder
 
 LIMIT = 24
 SIZES = (LIMIT - 1, LIMIT, LIMIT + 1)

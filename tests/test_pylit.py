@@ -1,4 +1,4 @@
-"""The Python keyword-argument scanner (``toolwire.pylit.PyKwargsScanner``): the body of a
+"""The Python keyword-argument scanner (``toolwire.values.pylit.PyKwargsScanner``): the body of a
 ``llama4-pythonic`` call, ``name=literal, ...)``.
 
 * generated Python values, rendered the ways models and Python write them (``repr``,
@@ -33,8 +33,8 @@ from conftest import chunkings
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from toolwire.json_engine import JsonSyntaxError
-from toolwire.pylit import PyKwargsScanner
+from toolwire.values.json_engine import JsonSyntaxError
+from toolwire.values.pylit import PyKwargsScanner
 
 # -- values and how they are written ----------------------------------------------------
 

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 import toolwire
 from toolwire.events import Error, TextDelta, ToolCall
-from toolwire.renderers import ToolResult, renderer, renderer_formats
+from toolwire.loop.renderers import ToolResult, renderer, renderer_formats
 
 FORMATS = renderer_formats()
 

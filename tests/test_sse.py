@@ -10,9 +10,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.conftest import chunkings
-from toolwire.lines import FramingError
-from toolwire.ndjson import NdjsonDecoder
-from toolwire.sse import Frame, SseDecoder
+from toolwire.framing.lines import FramingError
+from toolwire.framing.ndjson import NdjsonDecoder
+from toolwire.framing.sse import Frame, SseDecoder
 
 
 def decode(chunks: list[bytes], **options: Any) -> tuple[list[Frame | FramingError], SseDecoder]:

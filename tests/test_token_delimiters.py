@@ -26,13 +26,13 @@ import toolwire
 from tests.conftest import chunkings
 from tests.test_token_loop import BYTE_CHARS, sampled_ids
 from tests.tokenizer_fixtures import FORMAT_MARKERS, bpe_tokenizer
-from toolwire.detokenize import IncrementalDetokenizer
+from toolwire.engine.token_parser import TokenStreamParser
 from toolwire.errors import ParseError
 from toolwire.events import Error, Event, ToolCall
+from toolwire.loop.detokenize import IncrementalDetokenizer
+from toolwire.loop.renderers import renderer, renderer_formats
 from toolwire.registry import compiled
-from toolwire.renderers import renderer, renderer_formats
 from toolwire.testing import coalesce
-from toolwire.token_parser import TokenStreamParser
 
 FORMATS = [f for f in renderer_formats() if FORMAT_MARKERS.get(f)]
 TEXT_LEVEL_CALLS = {"qwen3-coder", "deepseek-v3.2", "deepseek-v4", "llama3-json", "llama4-pythonic"}

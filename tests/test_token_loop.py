@@ -26,8 +26,8 @@ pytest.importorskip("tokenizers")
 import toolwire
 from tests.tokenizer_fixtures import BYTE_CHARS, bpe_tokenizer, sampled_ids
 from toolwire.events import Error, ToolCall
-from toolwire.renderers import ToolResult, renderer, renderer_formats
-from toolwire.token_loop import Trajectory, run_token_tool_loop
+from toolwire.loop.renderers import ToolResult, renderer, renderer_formats
+from toolwire.loop.token_loop import Trajectory, run_token_tool_loop
 
 CORE = ["tags", "hermes", "harmony", "qwen3-coder", "deepseek-v3.1"]
 FORMATS = renderer_formats()

@@ -63,7 +63,8 @@ def test_wheel_ships_grammars_and_py_typed(wheel: Path) -> None:
         names = set(zf.namelist())
     assert "toolwire/grammars/tags.lark" in names
     assert "toolwire/py.typed" in names
-    assert "toolwire/cli.py" in names
+    assert "toolwire/cli/main.py" in names
+    assert "toolwire/cli/demo_data/notes.txt" in names
 
 
 def test_installed_command_validates_example(installed: Path, tmp_path: Path) -> None:

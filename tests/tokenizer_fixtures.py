@@ -28,8 +28,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from toolwire.events import ToolCall
-from toolwire.renderers import ToolResult, renderer, renderer_formats
-from toolwire.special_tokens import SPECIAL_TOKENS
+from toolwire.formats.special_tokens import SPECIAL_TOKENS
+from toolwire.loop.renderers import ToolResult, renderer, renderer_formats
 
 if TYPE_CHECKING:
     import tiktoken
@@ -48,7 +48,7 @@ __all__ = [
 ]
 
 FORMAT_MARKERS: dict[str, list[str]] = {fmt: list(m) for fmt, m in SPECIAL_TOKENS.items()}
-"""The single-token markers of each format with a renderer (``toolwire.special_tokens``),
+"""The single-token markers of each format with a renderer (``toolwire.formats.special_tokens``),
 made special tokens of that format's fixture tokenizers."""
 
 VOCAB_SIZE = 800

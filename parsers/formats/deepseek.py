@@ -80,7 +80,7 @@ from __future__ import annotations
 
 import re
 
-from ..grammar import ContentSpec, FormatSpec
+from ..engine.grammar import ContentSpec, FormatSpec
 
 _HEAD_NAME = re.compile(r"<｜tool▁sep｜>([^\s｜<>]+)")
 

@@ -93,8 +93,8 @@ from __future__ import annotations
 
 import re
 
-from ..calls import JSON_OR_RAW
-from ..grammar import ContentSpec, FormatSpec
+from ..engine.calls import JSON_OR_RAW
+from ..engine.grammar import ContentSpec, FormatSpec
 
 _NAME = re.compile(r'name="([^"\n]*)"')
 _STRING = re.compile(r'string="(true|false)"')

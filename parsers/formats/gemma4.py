@@ -2,7 +2,7 @@
 
 FORMATS.md sections 10 and 12.  Calls are
 ``<|tool_call>call:NAME{key:<|"|>text<|"|>,n:7}<tool_call|>``; the object is Gemma's
-own notation, parsed by ``toolwire.gemma_object`` (its docstring lists the accepted
+own notation, parsed by ``toolwire.values.gemma_object`` (its docstring lists the accepted
 language: bare keys that may hold spaces, raw ``<|"|>`` strings, Python ``str()``
 numbers).  Project decisions:
 
@@ -44,7 +44,7 @@ numbers).  Project decisions:
 
 from __future__ import annotations
 
-from ..grammar import ContentSpec, FormatSpec
+from ..engine.grammar import ContentSpec, FormatSpec
 
 
 def _no_name(opener: str) -> None:

@@ -68,7 +68,7 @@ Decisions:
 
 from __future__ import annotations
 
-from ..grammar import ContentSpec, FormatSpec
+from ..engine.grammar import ContentSpec, FormatSpec
 
 _WS = " \t\r\n"
 _LAYOUT = ContentSpec("layout", allowed=r"[ \t\r\n]")

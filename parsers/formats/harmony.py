@@ -83,11 +83,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ..engine.grammar import ContentSpec, FormatSpec
+from ..engine.islands import ISLAND_KINDS, IslandScanner
 from ..errors import ErrorCode
 from ..events import Event, ToolCall, ToolCallDelta, ToolCallStart, tool_call_delta
-from ..grammar import ContentSpec, FormatSpec
-from ..islands import ISLAND_KINDS, IslandScanner
-from ..json_engine import JsonSyntaxError
+from ..values.json_engine import JsonSyntaxError
 
 _WORD = r"[^\s<]"
 """One character of a recipient or a content type: they end at whitespace or ``<``."""
@@ -292,7 +292,7 @@ ISLAND_KINDS.setdefault("harmony_code", CodeBody)
 """Registered here: only this format's grammar names it."""
 
 if TYPE_CHECKING:  # the island protocol, checked statically
-    from ..islands import Island
+    from ..engine.islands import Island
 
     def _is_an_island(body: CodeBody) -> Island:
         return body

@@ -42,7 +42,7 @@ Decisions (``grammars/hermes.lark`` makes the structural ones):
 
 from __future__ import annotations
 
-from ..grammar import ContentSpec, FormatSpec
+from ..engine.grammar import ContentSpec, FormatSpec
 
 
 def _no_name(tag: str) -> None:

@@ -57,7 +57,7 @@ Decisions (grammar: ``grammars/kimi_k2.lark``):
 
 from __future__ import annotations
 
-from ..grammar import ContentSpec, FormatSpec
+from ..engine.grammar import ContentSpec, FormatSpec
 
 
 def _no_name(text: str) -> None:

@@ -79,7 +79,7 @@ from __future__ import annotations
 
 import re
 
-from ..grammar import ContentSpec, FormatSpec
+from ..engine.grammar import ContentSpec, FormatSpec
 
 _ATTR = re.compile(r' ([a-z_]+)="([^"\n]*)"')
 _ENTITY = re.compile(r"&(amp|quot);")

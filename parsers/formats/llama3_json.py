@@ -62,13 +62,13 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
+from ..engine.grammar import ContentSpec, FormatSpec
+from ..engine.islands import ISLAND_KINDS, CallError
 from ..events import Event, ToolCall, ToolCallDelta, tool_call_delta
-from ..grammar import ContentSpec, FormatSpec
-from ..islands import ISLAND_KINDS, CallError
-from ..json_engine import JsonSyntaxError
+from ..values.json_engine import JsonSyntaxError
 
 if TYPE_CHECKING:
-    from ..islands import Island, IslandScanner
+    from ..engine.islands import Island, IslandScanner
 
 CODE_TOOL = "code_interpreter"
 """The code interpreter's tool name (Meta's reference decoder, ``BuiltinTool``)."""
@@ -212,12 +212,7 @@ class CodeBody:
 
     def fast_feed(self, chunk: str) -> ToolCallDelta | None:
         """The driver's island fast path: a chunk with no ``<`` (nothing held) is code."""
-        if (
-            not chunk
-            or self._held
-            or "<" in chunk
-            or self._code_size + len(chunk) > self.max_size
-        ):
+        if not chunk or self._held or "<" in chunk or self._code_size + len(chunk) > self.max_size:
             return None
         self._pieces.append(chunk)
         self._code.append(chunk)

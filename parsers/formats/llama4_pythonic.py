@@ -14,7 +14,7 @@ FORMATS.md sections 8.2 and 12.  Calls are a Python list of keyword-argument cal
 * Names are Python identifiers, dotted paths allowed (``tools.search``), each part at
   most 64 characters; the name and its ``(`` are one delimiter, so ``tool_call_start``
   carries the name.  No space between the name and ``(``.
-* Arguments are keyword-only Python literals, parsed by ``toolwire.pylit`` (its
+* Arguments are keyword-only Python literals, parsed by ``toolwire.values.pylit`` (its
   docstring lists the accepted language): never ``eval``.  ``raw`` and the argument
   deltas are the text between the parentheses; the ``tool_call`` comes at the call's
   ``)``, where its values are final, so a list cut before its ``]`` still reports the
@@ -33,7 +33,7 @@ FORMATS.md sections 8.2 and 12.  Calls are a Python list of keyword-argument cal
 
 from __future__ import annotations
 
-from ..grammar import ContentSpec, FormatSpec
+from ..engine.grammar import ContentSpec, FormatSpec
 
 
 def _name_of(opener: str) -> str:

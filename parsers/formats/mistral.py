@@ -64,7 +64,7 @@ unverified (FORMATS.md 13).
 
 from __future__ import annotations
 
-from ..grammar import ContentSpec, FormatSpec
+from ..engine.grammar import ContentSpec, FormatSpec
 
 
 def _no_name(text: str) -> None:

@@ -73,7 +73,7 @@ from __future__ import annotations
 
 import re
 
-from ..grammar import ContentSpec, FormatSpec
+from ..engine.grammar import ContentSpec, FormatSpec
 
 _NAME = re.compile(r"=([^<>\n]*)>")
 

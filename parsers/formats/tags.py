@@ -20,7 +20,7 @@ from __future__ import annotations
 import html
 import re
 
-from ..grammar import ContentSpec, FormatSpec
+from ..engine.grammar import ContentSpec, FormatSpec
 
 _NAME_ATTR = re.compile(r'name="([^"]*)"')
 

@@ -39,10 +39,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..loop import DEFAULT_MAX_STEPS, DEFAULT_TIMEOUT, Tool, _arun_one
-from ..renderers import ToolResult
-from ..stop import StopAt
-from ..token_loop import AtomicSample, TokenLoopEnd, TokenReason, TokenSession, Trajectory
+from ..loop.renderers import ToolResult
+from ..loop.stop import StopAt
+from ..loop.token_loop import AtomicSample, TokenLoopEnd, TokenReason, TokenSession, Trajectory
+from ..loop.tool_loop import DEFAULT_MAX_STEPS, DEFAULT_TIMEOUT, Tool, _arun_one
 from .tinker import import_tinker, stop_condition, stop_list
 
 __all__ = ["StepResult", "ToolEnv", "observation"]

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ..token_loop import Trajectory
+from ..loop.token_loop import Trajectory
 from .tinker import import_tinker
 
 __all__ = ["num_turns", "to_skyrl", "to_tinker_datum", "to_verl"]

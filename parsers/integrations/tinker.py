@@ -32,7 +32,7 @@ import inspect
 from collections.abc import Sequence
 from typing import Any
 
-from ..stop import StopAt, StopSequences, stop_sequences
+from ..loop.stop import StopAt, StopSequences, stop_sequences
 
 __all__ = ["AsyncTinkerSampler", "TinkerSampler", "stop_condition", "tinker_sampler"]
 

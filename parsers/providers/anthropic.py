@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import ErrorCode
-from ..sse import Frame
+from ..framing.sse import Frame
 from .base import ProviderParser, SchemaError, _Call, get_dict, get_int, get_str
 
 __all__ = ["AnthropicParser"]

@@ -40,6 +40,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
+from ..engine.islands import CallError, JsonCallBody
 from ..errors import ErrorCode, ParseError
 from ..events import (
     Error,
@@ -56,13 +57,12 @@ from ..events import (
     reasoning_delta,
     text_delta,
 )
-from ..islands import CallError, JsonCallBody
-from ..json_engine import DEFAULT_MAX_DEPTH, DEFAULT_MAX_SIZE, JsonSyntaxError
+from ..framing.lines import FramingError
+from ..framing.ndjson import NdjsonDecoder
+from ..framing.sse import DEFAULT_MAX_EVENT_SIZE, DEFAULT_MAX_LINE_SIZE, Frame, SseDecoder
 from ..limits import DEFAULT_MAX_BUFFERED, DEFAULT_MAX_CALLS
-from ..lines import FramingError
 from ..message import Message, MessageBuilder
-from ..ndjson import NdjsonDecoder
-from ..sse import DEFAULT_MAX_EVENT_SIZE, DEFAULT_MAX_LINE_SIZE, Frame, SseDecoder
+from ..values.json_engine import DEFAULT_MAX_DEPTH, DEFAULT_MAX_SIZE, JsonSyntaxError
 
 __all__ = ["ProviderParser", "SchemaError", "get_dict", "get_int", "get_list", "get_str"]
 

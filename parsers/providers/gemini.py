@@ -23,7 +23,7 @@ import json
 import re
 from typing import Any
 
-from ..sse import Frame
+from ..framing.sse import Frame
 from .base import ProviderParser, SchemaError, _Call, get_dict, get_int, get_list, get_str
 
 __all__ = ["GeminiParser", "PathWriter"]

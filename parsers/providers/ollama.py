@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..sse import Frame
+from ..framing.sse import Frame
 from .base import ProviderParser, SchemaError, get_dict, get_list, get_str
 
 __all__ = ["OllamaParser"]

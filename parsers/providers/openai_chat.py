@@ -26,8 +26,8 @@ import json
 from typing import Any
 
 from ..events import tool_call_delta
-from ..json_engine import escaped_run, string_stop
-from ..sse import Frame
+from ..framing.sse import Frame
+from ..values.json_engine import escaped_run, string_stop
 from .base import ProviderParser, SchemaError, _Call, get_dict, get_str
 
 __all__ = ["OpenAIChatParser"]

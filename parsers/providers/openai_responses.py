@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..sse import Frame
+from ..framing.sse import Frame
 from .base import ProviderParser, SchemaError, _Call, get_dict, get_int, get_str
 
 __all__ = ["OpenAIResponsesParser"]

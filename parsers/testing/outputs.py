@@ -34,9 +34,9 @@ from hypothesis import assume
 from hypothesis import strategies as st
 from lark import Lark
 
+from ..loop.renderers import renderer
 from ..registry import compiled, is_provider
-from ..renderers import renderer
-from ..schema_typing import ToolSchemas
+from ..values.schema_typing import ToolSchemas
 from . import values
 from .entries import CALL, ENTRIES, FormatEntry
 from .values import MARKERS

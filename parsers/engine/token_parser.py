@@ -51,14 +51,14 @@ from re import _constants as _sre_constants  # the stdlib's regex parser (3.11+)
 from re import _parser as _sre_parse
 from typing import Any
 
+from ..events import Event
+from ..loop.detokenize import DEFAULT_MAX_PENDING, IncrementalDetokenizer
+from ..loop.tokenizer import Tokenizer, as_tokenizer
+from ..values.gemma_object import QUOTE, GemmaObjectScanner
 from .delimiters import Delimiter, _render_node
-from .detokenize import DEFAULT_MAX_PENDING, IncrementalDetokenizer
 from .driver import StreamParser
-from .events import Event
-from .gemma_object import QUOTE, GemmaObjectScanner
 from .grammar import CompiledGrammar
 from .islands import Island
-from .tokenizer import Tokenizer, as_tokenizer
 
 __all__ = ["SpecialMarks", "TokenAnchors", "TokenStreamParser", "token_anchors"]
 

@@ -67,11 +67,8 @@ from lark.exceptions import UnexpectedInput
 from lark.parsers.lalr_interactive_parser import InteractiveParser
 from lark.parsers.lalr_parser_state import ParseConf, ParserState
 
-from .calls import DeclaredValueError, PendingCall
-from .decoding import InvalidBytes, Utf8Decoder
-from .delimiters import Delimiter
-from .errors import ErrorCode, ParseError
-from .events import (
+from ..errors import ErrorCode, ParseError
+from ..events import (
     Error,
     Event,
     Finish,
@@ -89,15 +86,18 @@ from .events import (
     text_delta,
     tool_call_delta,
 )
+from ..framing.decoding import InvalidBytes, Utf8Decoder
+from ..limits import DEFAULT_MAX_BUFFERED, DEFAULT_MAX_CALLS
+from ..message import Message, MessageBuilder
+from ..positions import LineCounter
+from ..values.json_engine import DEFAULT_MAX_DEPTH, DEFAULT_MAX_SIZE, JsonSyntaxError
+from ..values.json_engine import escaped_run as _escaped_run
+from ..values.json_engine import string_stop as _string_stop
+from ..values.schema_typing import ToolSchemas
+from .calls import DeclaredValueError, PendingCall
+from .delimiters import Delimiter
 from .grammar import CompiledGrammar, ContentSpec, LexState
 from .islands import ISLAND_KINDS, CallError, Island, JsonCallBody
-from .json_engine import DEFAULT_MAX_DEPTH, DEFAULT_MAX_SIZE, JsonSyntaxError
-from .json_engine import escaped_run as _escaped_run
-from .json_engine import string_stop as _string_stop
-from .limits import DEFAULT_MAX_BUFFERED, DEFAULT_MAX_CALLS
-from .message import Message, MessageBuilder
-from .positions import LineCounter
-from .schema_typing import ToolSchemas
 from .skipping import BodySkipper
 
 __all__ = ["DEFAULT_MAX_HOLDBACK", "DelimiterGate", "StreamParser"]

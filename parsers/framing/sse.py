@@ -45,7 +45,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .errors import ErrorCode
+from ..errors import ErrorCode
 from .lines import FramingError, Line, LineSplitter
 
 __all__ = [

@@ -8,7 +8,7 @@ does: the sampled ids are kept as they came, and only the inserted text is encod
 
 Theory of operation
 -------------------
-The text loop's state machine (``toolwire.loop._Session``) decides where a turn
+The text loop's state machine (``toolwire.loop.tool_loop._Session``) decides where a turn
 stops; this module only moves ids into it and keeps the books in ids.  Each sampled
 id goes through the incremental detokenizer, which emits every character with the id
 that completes it, so after id ``k`` the turn's output is ``ends[k]`` characters
@@ -53,9 +53,12 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, ClassVar, Literal, TypeAlias
 
+from ..engine.token_parser import SpecialMarks, token_anchors
+from ..events import Error, Event, ToolCall
 from .detokenize import IncrementalDetokenizer
-from .events import Error, Event, ToolCall
-from .loop import (
+from .renderers import ToolResult
+from .tokenizer import Tokenizer, as_tokenizer
+from .tool_loop import (
     DEFAULT_MAX_STEPS,
     DEFAULT_TIMEOUT,
     Launched,
@@ -71,9 +74,6 @@ from .loop import (
     _launch,
     _Session,
 )
-from .renderers import ToolResult
-from .token_parser import SpecialMarks, token_anchors
-from .tokenizer import Tokenizer, as_tokenizer
 
 __all__ = [
     "TokenLoopEnd",

@@ -24,12 +24,12 @@ import sys
 from collections.abc import Callable, Iterator
 from typing import IO, Any, Literal
 
-from . import events as ev
-from . import format_info
-from . import formats as format_names
-from . import parser as make_parser
-from .errors import ParseError
-from .renderers import renderer_formats
+from .. import events as ev
+from .. import format_info
+from .. import formats as format_names
+from .. import parser as make_parser
+from ..errors import ParseError
+from ..loop.renderers import renderer_formats
 
 __all__ = ["main"]
 
@@ -160,7 +160,7 @@ def _build_argparser() -> argparse.ArgumentParser:
 
 
 def _demo(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
-    """The tool-loop demo (``toolwire.demo``)."""
+    """The tool-loop demo (``toolwire.cli.demo``)."""
     if args.chunk_size < 1:
         err.write("toolwire: error: --chunk-size must be at least 1\n")
         return EXIT_USAGE

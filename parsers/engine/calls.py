@@ -12,9 +12,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .errors import ErrorCode
-from .events import Event, ToolCall, ToolCallStart, tool_call_delta
-from .schema_typing import ToolSchemas
+from ..errors import ErrorCode
+from ..events import Event, ToolCall, ToolCallStart, tool_call_delta
+from ..values.schema_typing import ToolSchemas
 
 __all__ = ["JSON_OR_RAW", "DeclaredValueError", "PendingCall", "declared_value"]
 

@@ -72,11 +72,11 @@ import unicodedata
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .events import Event, ToolCall, ToolCallStart, tool_call_delta
+from ..events import Event, ToolCall, ToolCallStart, tool_call_delta
 from .json_engine import DEFAULT_MAX_DEPTH, DEFAULT_MAX_SIZE, JsonSyntaxError
 
 if TYPE_CHECKING:
-    from .islands import Island, IslandScanner
+    from ..engine.islands import Island, IslandScanner
 
 __all__ = ["PyKwargsCallBody", "PyKwargsScanner"]
 

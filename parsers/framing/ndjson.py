@@ -13,7 +13,7 @@ Offsets count bytes of the body; a frame's ``end`` is just past its newline.
 
 from __future__ import annotations
 
-from .errors import ErrorCode
+from ..errors import ErrorCode
 from .lines import FramingError, Line, LineSplitter
 from .sse import DEFAULT_MAX_LINE_SIZE, Frame
 

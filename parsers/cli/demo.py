@@ -16,7 +16,7 @@ tool result (1200 words) and an answer built on it.  The demo runs it twice:
 
 ``toolwire demo --tokens`` (``run_tokens``) runs the same model through
 ``run_token_tool_loop`` instead, the way an RL rollout does: the model samples token
-ids of a small built-in tokenizer (``toolwire.demo_tokenizer``: bytes, a few common
+ids of a small built-in tokenizer (``toolwire.cli.demo_tokenizer``: bytes, a few common
 pieces, the format's markers as special ids), with *scripted* logprobs, and the
 trajectory is printed id by id with its mask (1 sampled, 0 inserted by the loop).
 
@@ -33,8 +33,8 @@ from collections.abc import Callable, Iterator, Mapping
 from importlib import resources
 from typing import IO, TYPE_CHECKING, Any
 
-from . import parse
-from .events import (
+from .. import parse
+from ..events import (
     Error,
     Event,
     ReasoningDelta,
@@ -45,12 +45,12 @@ from .events import (
     TextStart,
     ToolCall,
 )
-from .loop import LoopEnd, TurnEnd, TurnStart, run_tool_loop
-from .renderers import ToolResult, renderer
+from ..loop.renderers import ToolResult, renderer
+from ..loop.tool_loop import LoopEnd, TurnEnd, TurnStart, run_tool_loop
 
 if TYPE_CHECKING:
+    from ..loop.token_loop import TokenTurn, Trajectory
     from .demo_tokenizer import DemoTokenizer
-    from .token_loop import TokenTurn, Trajectory
 
 __all__ = [
     "DEMO_FILE",
@@ -109,7 +109,7 @@ def word_count(path: str) -> dict[str, Any]:
     read, deterministic, and confined to that directory."""
     if "/" in path or "\\" in path or path.startswith("."):
         raise ValueError(f"only the bundled files can be read, not {path!r}")
-    text = resources.files("toolwire").joinpath("demo_data", path).read_text(encoding="utf-8")
+    text = resources.files("toolwire.cli").joinpath("demo_data", path).read_text(encoding="utf-8")
     return {"path": path, "words": len(text.split()), "lines": text.count("\n")}
 
 
@@ -485,9 +485,9 @@ def _turn_line(turn_index: int, trajectory: Trajectory) -> str:
 def run_tokens(format: str, out: IO[str], *, chunk_size: int = 7, jsonl: bool = False) -> int:
     """The demo in ``format`` through ``run_token_tool_loop``, printed id by id (one
     JSON object per line with ``jsonl``); returns the exit status (0)."""
+    from ..loop.detokenize import IncrementalDetokenizer
+    from ..loop.token_loop import run_token_tool_loop
     from .demo_tokenizer import DEMO_PIECES, DemoTokenizer
-    from .detokenize import IncrementalDetokenizer
-    from .token_loop import run_token_tool_loop
 
     tokenizer = DemoTokenizer.for_format(format)
     model = ScriptedTokenModel(format, tokenizer, chunk_size=chunk_size)

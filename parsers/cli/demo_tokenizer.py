@@ -23,12 +23,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
-from .special_tokens import SPECIAL_TOKENS
+from ..formats.special_tokens import SPECIAL_TOKENS
 
 __all__ = ["DEMO_MARKERS", "DEMO_PIECES", "DemoTokenizer"]
 
 DEMO_MARKERS: dict[str, tuple[str, ...]] = SPECIAL_TOKENS
-"""The single-token markers of each format (``toolwire.special_tokens``), special ids
+"""The single-token markers of each format (``toolwire.formats.special_tokens``), special ids
 of that format's demo tokenizer."""
 
 DEMO_PIECES: tuple[str, ...] = (

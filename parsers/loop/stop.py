@@ -14,7 +14,7 @@ stop exactly there, even in the middle of a chunk::
         ...                             # the rest of the chunk is dropped
         generator.close()               # let the engine cancel
 
-The tool loop (``toolwire.loop``) does exactly this; the helpers are public so that
+The tool loop (``toolwire.loop.tool_loop``) does exactly this; the helpers are public so that
 a client with its own loop (an RL rollout sampler, an SDK) gets the same cut.
 """
 
@@ -24,7 +24,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from .events import Event, ToolCall
+from ..events import Event, ToolCall
 
 __all__ = ["STOP_NOTES", "StopSequences", "cut_index", "stop_at", "stop_sequences"]
 
@@ -127,7 +127,7 @@ def stop_sequences(format: str, *, tokenizer: Any = None, at: StopAt = "call") -
     what that gives up) or at the end of the model's turn (``at="turn"``).  The token
     loop handles both an engine that keeps the stop token in its ids and one that
     strips it."""
-    from .registry import format_names, is_provider
+    from ..registry import format_names, is_provider
 
     if is_provider(format) or format not in format_names():
         raise ValueError(f"no stop sequences for {format!r}: a text format is needed")

@@ -39,7 +39,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from .events import Event, ToolCall
+from ..events import Event, ToolCall
 
 __all__ = ["Renderer", "ToolResult", "renderer", "renderer_formats"]
 
@@ -224,8 +224,7 @@ class HarmonyRenderer(Renderer):
         name = result.call.name or ""
         author = name if result.call.builtin or "." in name else f"functions.{name}"
         return (
-            f"<|start|>{author} to=assistant<|channel|>commentary"
-            f"<|message|>{result.content}<|end|>"
+            f"<|start|>{author} to=assistant<|channel|>commentary<|message|>{result.content}<|end|>"
         )
 
 
@@ -600,7 +599,7 @@ _RENDERERS: dict[str, type[Renderer]] = {
 
 def renderer_formats() -> list[str]:
     """The registered format ids that have a renderer (the tool loop's formats)."""
-    from .registry import format_names
+    from ..registry import format_names
 
     known = set(format_names())
     return sorted(name for name in _RENDERERS if name in known)

@@ -19,8 +19,8 @@ from __future__ import annotations
 import json
 from typing import Any, Literal, Protocol
 
-from .events import Event, ToolCall, ToolCallStart, tool_call_delta
-from .json_engine import STRING_STATE, JsonScanner, JsonSyntaxError
+from ..events import Event, ToolCall, ToolCallStart, tool_call_delta
+from ..values.json_engine import STRING_STATE, JsonScanner, JsonSyntaxError
 
 __all__ = ["ISLAND_KINDS", "CallError", "Island", "IslandScanner", "JsonCallBody"]
 
@@ -302,9 +302,11 @@ class JsonCallBody:
             arguments = value
         if not isinstance(arguments, dict):
             start = sc.capture_start if sc.capture_start >= 0 else sc.value_start
-            what = "a JSON string that does not hold a JSON object" if isinstance(
-                arguments, str
-            ) else "not a JSON object"
+            what = (
+                "a JSON string that does not hold a JSON object"
+                if isinstance(arguments, str)
+                else "not a JSON object"
+            )
             raise CallError("invalid_arguments", start, f"the call's arguments are {what}")
         raw = raw_all[sc.capture_start : sc.capture_end]
         return ToolCall(

@@ -13,7 +13,7 @@ model goes on to write the tool's result itself, invented.
 The tools of the turn then run in call order (concurrently if asked), each under a
 timeout; a failure of any kind (unknown tool, bad arguments, exception, timeout) is
 an error *result* the model reads, never an exception of the loop.  The renderer of
-the format (``toolwire.renderers``) appends to the prompt what the model's chat
+the format (``toolwire.loop.renderers``) appends to the prompt what the model's chat
 template would have: the closing markup the stop cut off, one tool turn per result,
 the next assistant header.  The next turn samples that prompt.  The loop ends when
 a turn ends without a call (the model answered, or stopped) or after ``max_steps``
@@ -52,10 +52,10 @@ from collections.abc import (
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, TypeAlias
 
-from .driver import StreamParser
-from .events import Event, TextDelta, TextEnd, TextStart, ToolCall, ToolCallDelta, ToolCallStart
-from .message import Message, collect
-from .registry import compiled, is_provider
+from ..engine.driver import StreamParser
+from ..events import Event, TextDelta, TextEnd, TextStart, ToolCall, ToolCallDelta, ToolCallStart
+from ..message import Message, collect
+from ..registry import compiled, is_provider
 from .renderers import Renderer, ToolResult, renderer
 
 __all__ = [
@@ -248,7 +248,7 @@ class _Session:
         if not isinstance(chunk, str):
             raise TypeError(
                 f"the sampler must yield str chunks, not {type(chunk).__name__} "
-                "(wrap token ids with toolwire.detokenize)"
+                "(wrap token ids with toolwire.loop.detokenize)"
             )
         assert self.parser is not None and not self.stopped
         self.output.append(chunk)
@@ -571,7 +571,7 @@ def run_tool_loop(
 
     ``sample(prompt)`` returns the generated text as an iterable of ``str`` chunks
     (a generator is closed as soon as the loop stops reading it); ``format`` is a
-    text format with a renderer (``toolwire.renderers.renderer_formats()``);
+    text format with a renderer (``toolwire.loop.renderers.renderer_formats()``);
     ``tools`` maps tool names to plain or async callables, called with the call's
     arguments as keywords.  ``on_event`` receives every event as it happens.
 

@@ -1,0 +1,1 @@
+"""The grammar engine: delimiters, lexer, LALR driver, calls, islands, recovery."""

@@ -1,0 +1,1 @@
+"""Raw input: bytes to text, lines, SSE events, NDJSON values."""

@@ -1,0 +1,1 @@
+"""The tool loops: stop rules, renderers, detokenizer, text and token loops."""

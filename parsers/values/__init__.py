@@ -1,0 +1,1 @@
+"""Value scanners: JSON, Python literals, Gemma objects, schema typing."""
