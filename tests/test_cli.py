@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from toolwire import cli
+from toolwire.cli import main as cli
 from toolwire.cli.main import main
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"

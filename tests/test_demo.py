@@ -6,7 +6,8 @@ import io
 
 import pytest
 
-from toolwire import cli, parse
+from toolwire import parse
+from toolwire.cli import main as cli
 from toolwire.cli.demo import (
     INVENTED_WORDS,
     SCHEMAS,

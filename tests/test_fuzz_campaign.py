@@ -109,7 +109,8 @@ def test_finding_key_names_the_check_and_the_toolwire_frame() -> None:
         JsonScanner(capture_keys=None).feed(None, 0, 1)  # type: ignore[arg-type]
     except Exception as exc:
         kind, check, where = finding_key(exc)
-    assert kind == "TypeError" and check == "-" and where.startswith("parsers/values/json_engine.py:")
+    assert kind == "TypeError" and check == "-"
+    assert where.startswith("parsers/values/json_engine.py:")
 
 
 def test_a_short_campaign_writes_its_report(tmp_path: Path) -> None:

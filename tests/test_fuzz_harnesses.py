@@ -172,7 +172,7 @@ def test_the_token_rule_catches_what_it_is_meant_to_catch(monkeypatch: pytest.Mo
     token loop's rule."""
     pytest.importorskip("tokenizers")
     from fuzz.tokens import check_tokens
-    from toolwire import token_loop
+    from toolwire.loop import token_loop
     from toolwire.loop.renderers import renderer
 
     r = renderer("hermes")
