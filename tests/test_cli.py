@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from toolwire.cli import main as cli
-from toolwire.cli.main import main
+from toolwire.cli import command as cli
+from toolwire.cli.command import main
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 WEATHER = EXAMPLES / "weather.tags"

@@ -7,7 +7,7 @@ import io
 import pytest
 
 from toolwire import parse
-from toolwire.cli import main as cli
+from toolwire.cli import command as cli
 from toolwire.cli.demo import (
     INVENTED_WORDS,
     SCHEMAS,

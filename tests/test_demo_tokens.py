@@ -209,7 +209,7 @@ def test_the_cli_needs_no_tokenizer_library() -> None:
         "import sys\n"
         "for name in ('tokenizers', 'transformers', 'tiktoken'):\n"
         "    sys.modules[name] = None  # importing it raises ImportError\n"
-        "from toolwire.cli.main import main\n"
+        "from toolwire.cli.command import main\n"
         "sys.exit(main(['demo', '--tokens', '--format', 'qwen3-coder']))\n"
     )
     done = subprocess.run(

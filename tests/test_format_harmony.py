@@ -750,7 +750,7 @@ def test_builtin_calls_in_a_message_and_on_the_command_line(tmp_path: Any) -> No
     import io
     from contextlib import redirect_stdout
 
-    from toolwire.cli.main import main
+    from toolwire.cli.command import main
 
     buf = io.StringIO()
     with redirect_stdout(buf):

@@ -63,7 +63,7 @@ def test_wheel_ships_grammars_and_py_typed(wheel: Path) -> None:
         names = set(zf.namelist())
     assert "toolwire/grammars/tags.lark" in names
     assert "toolwire/py.typed" in names
-    assert "toolwire/cli/main.py" in names
+    assert "toolwire/cli/command.py" in names
     assert "toolwire/cli/demo_data/notes.txt" in names
 
 

@@ -1,6 +1,6 @@
 """The ``toolwire`` command (``main``) and its demo: the top layer, the only one that
 does I/O (files, stdin, the terminal)."""
 
-from .main import main
+from .command import main
 
 __all__ = ["main"]

@@ -1,5 +1,5 @@
 """``python -m toolwire.cli``: the same as the ``toolwire`` command."""
 
-from .main import main
+from .command import main
 
 raise SystemExit(main())
