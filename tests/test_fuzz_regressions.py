@@ -65,6 +65,10 @@ FOUND = [
         b'<|python_tag|>E{"name": "weather", "parameters": {"n": {"n": "<|python_tag|>',
         True,
     ),
+    # Campaign finding: an id run past its limit followed by a character the id cannot
+    # hold, in one chunk: the valid part's limit error is where recovery starts (no
+    # second error for the character after it, as when it arrives later).
+    Selected("formats", "kimi-k2", b"<|tool_call_begin|>" + b"a" * 37 + b">", True),
 ]
 
 

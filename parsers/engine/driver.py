@@ -702,7 +702,9 @@ class StreamParser:
                 while bad < p and ok(buf, bad, bad + 1):
                     bad += 1
             if bad > i and spec is not None:  # the valid part is content as usual
-                self._content(ls, buf, i, bad, out)
+                stop = self._content(ls, buf, i, bad, out)
+                if stop >= 0:  # it broke a limit: recovery starts there, as it would
+                    return stop  # had the offending character come in a later chunk
             else:
                 self._consume(buf, i, bad)
             # What the run's first character could have been: the same whichever
