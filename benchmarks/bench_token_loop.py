@@ -46,7 +46,7 @@ from common import TOOL_NAME, build_arguments, environment, median, time_runs
 import toolwire
 from toolwire.cli.demo import demo_prompt
 from toolwire.cli.demo_tokenizer import DemoTokenizer
-from toolwire.loop.detokenize import IncrementalDetokenizer
+from toolwire.framing.detokenize import IncrementalDetokenizer
 from toolwire.loop.renderers import ToolResult, renderer
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -32,9 +32,10 @@ from .events import (
     ToolCallStart,
 )
 from .formats.special_tokens import special_tokens
+from .framing.detokenize import IncrementalDetokenizer, adetokenize, detokenize
 from .framing.sse import DEFAULT_MAX_EVENT_SIZE, DEFAULT_MAX_LINE_SIZE
+from .framing.tokenizer import Tokenizer, as_tokenizer
 from .limits import DEFAULT_MAX_BUFFERED, DEFAULT_MAX_CALLS
-from .loop.detokenize import IncrementalDetokenizer, adetokenize, detokenize
 from .loop.renderers import Renderer, ToolResult, renderer, renderer_formats
 from .loop.stop import StopSequences, cut_index, stop_at, stop_sequences
 from .loop.token_loop import (
@@ -47,7 +48,6 @@ from .loop.token_loop import (
     iter_token_tool_loop,
     run_token_tool_loop,
 )
-from .loop.tokenizer import Tokenizer, as_tokenizer
 from .loop.tool_loop import (
     LoopEnd,
     LoopResult,

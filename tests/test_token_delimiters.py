@@ -29,7 +29,7 @@ from tests.tokenizer_fixtures import FORMAT_MARKERS, bpe_tokenizer
 from toolwire.engine.token_parser import TokenStreamParser
 from toolwire.errors import ParseError
 from toolwire.events import Error, Event, ToolCall
-from toolwire.loop.detokenize import IncrementalDetokenizer
+from toolwire.framing.detokenize import IncrementalDetokenizer
 from toolwire.loop.renderers import renderer, renderer_formats
 from toolwire.registry import compiled
 from toolwire.testing import coalesce

@@ -28,14 +28,14 @@ from tests.tokenizer_fixtures import (
     transformers_tokenizer,
 )
 from toolwire.events import ToolCall
-from toolwire.loop.renderers import renderer, renderer_formats
-from toolwire.loop.tokenizer import (
+from toolwire.framing.tokenizer import (
     TiktokenAdapter,
     Tokenizer,
     TokenizersAdapter,
     TransformersAdapter,
     as_tokenizer,
 )
+from toolwire.loop.renderers import renderer, renderer_formats
 
 FORMATS = renderer_formats()
 LIBRARIES: dict[str, tuple[Callable[[str], Any], type]] = {
@@ -231,7 +231,7 @@ def test_tokenizers_added_non_special_token_is_text() -> None:
 
 def test_import_does_not_load_tokenizer_libraries() -> None:
     code = (
-        "import sys, toolwire, toolwire.loop.tokenizer\n"
+        "import sys, toolwire, toolwire.framing.tokenizer\n"
         "loaded = {'tokenizers', 'transformers', 'tiktoken'} & set(sys.modules)\n"
         "assert not loaded, loaded\n"
     )

@@ -485,7 +485,7 @@ def _turn_line(turn_index: int, trajectory: Trajectory) -> str:
 def run_tokens(format: str, out: IO[str], *, chunk_size: int = 7, jsonl: bool = False) -> int:
     """The demo in ``format`` through ``run_token_tool_loop``, printed id by id (one
     JSON object per line with ``jsonl``); returns the exit status (0)."""
-    from ..loop.detokenize import IncrementalDetokenizer
+    from ..framing.detokenize import IncrementalDetokenizer
     from ..loop.token_loop import run_token_tool_loop
     from .demo_tokenizer import DEMO_PIECES, DemoTokenizer
 

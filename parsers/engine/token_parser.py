@@ -52,8 +52,8 @@ from re import _parser as _sre_parse
 from typing import Any
 
 from ..events import Event
-from ..loop.detokenize import DEFAULT_MAX_PENDING, IncrementalDetokenizer
-from ..loop.tokenizer import Tokenizer, as_tokenizer
+from ..framing.detokenize import DEFAULT_MAX_PENDING, IncrementalDetokenizer
+from ..framing.tokenizer import Tokenizer, as_tokenizer
 from ..values.gemma_object import QUOTE, GemmaObjectScanner
 from .delimiters import Delimiter, _render_node
 from .driver import StreamParser

@@ -1,1 +1,1 @@
-"""Raw input: bytes to text, lines, SSE events, NDJSON values."""
+"""Raw input: bytes to text, lines, SSE events, NDJSON values, token ids to text."""

@@ -1,1 +1,1 @@
-"""The tool loops: stop rules, renderers, detokenizer, text and token loops."""
+"""The tool loops: stop rules, renderers, the text loop and the token-exact loop."""

@@ -140,7 +140,7 @@ def stop_sequences(format: str, *, tokenizer: Any = None, at: StopAt = "call") -
     strings = list(dict.fromkeys((*call, *turn)))
     token_ids: list[int] | None = None
     if tokenizer is not None and strings:
-        from .tokenizer import as_tokenizer
+        from ..framing.tokenizer import as_tokenizer
 
         tok = as_tokenizer(tokenizer)
         encoded = [tok.encode(s) for s in strings]

@@ -55,9 +55,9 @@ from typing import Any, ClassVar, Literal, TypeAlias
 
 from ..engine.token_parser import SpecialMarks, token_anchors
 from ..events import Error, Event, ToolCall
-from .detokenize import IncrementalDetokenizer
+from ..framing.detokenize import IncrementalDetokenizer
+from ..framing.tokenizer import Tokenizer, as_tokenizer
 from .renderers import ToolResult
-from .tokenizer import Tokenizer, as_tokenizer
 from .tool_loop import (
     DEFAULT_MAX_STEPS,
     DEFAULT_TIMEOUT,

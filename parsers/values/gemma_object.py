@@ -4,8 +4,8 @@
 the body, from its ``{`` to the matching ``}``, is Gemma's own object notation, not
 JSON.  ``GemmaObjectScanner`` validates that text as it arrives in pieces of any size,
 builds the JSON value on the way, and reports the exact index of the ``}`` that
-completes the object.  ``GemmaCallBody`` wraps it as an island kind (``gemma_object``)
-for grammar-defined formats.
+completes the object.  ``GemmaCallBody`` (``engine/scanned_islands.py``) wraps it as an island
+kind (``gemma_object``).
 
 Theory of operation
 -------------------
@@ -59,15 +59,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from ..events import Event, ToolCall, ToolCallDelta, ToolCallStart, tool_call_delta
 from .json_engine import DEFAULT_MAX_DEPTH, DEFAULT_MAX_SIZE, JsonSyntaxError
 
-if TYPE_CHECKING:
-    from ..engine.islands import Island, IslandScanner
-
-__all__ = ["QUOTE", "GemmaCallBody", "GemmaObjectScanner"]
+__all__ = ["QUOTE", "GemmaObjectScanner"]
 
 QUOTE = '<|"|>'
 """The string delimiter token, on both sides of a string."""
@@ -566,98 +562,3 @@ _EXPECTED = {
     _WORD: "true, false or null",
     _DONE: "nothing",
 }
-
-
-class GemmaCallBody:
-    """The ``gemma_object`` island: one call's ``{key:value,...}`` body.
-
-    Built as ``ISLAND_KINDS`` documents; ``mode`` and the JSON-envelope options are
-    ignored (the name came from the call's markup, the body is always the arguments,
-    and it carries no id).  Argument text goes out as ``tool_call_delta`` events as
-    it arrives, both braces included; it is also the ``raw`` of the ``tool_call``.
-    ``streaming`` is always False: the driver's JSON hot path does not apply;
-    ``fast_feed`` offers its island fast path instead.
-    ``quiet`` (set by the driver for speculative islands) silences every event.
-    """
-
-    __slots__ = (
-        "_object",
-        "id",
-        "index",
-        "name",
-        "quiet",
-        "scanner",
-        "span_start",
-        "started",
-        "streaming",
-    )
-
-    def __init__(
-        self,
-        mode: str,
-        *,
-        index: int,
-        call_id: str,
-        name: str | None,
-        span_start: int,
-        started: bool,
-        max_depth: int,
-        max_size: int,
-        **envelope_options: object,
-    ) -> None:
-        self.index = index
-        self.id = call_id
-        self.name = name
-        self.span_start = span_start
-        self.started = started
-        """Whether tool_call_start was already emitted (by the call's markup)."""
-        self.streaming = False
-        self.quiet = False
-        self._object = GemmaObjectScanner(max_depth=max_depth, max_size=max_size)
-        self.scanner: IslandScanner = self._object
-
-    def feed(self, text: str, start: int, end: int, out: list[Event]) -> int:
-        """Consume ``text[start:end]``; returns the index just past the closing ``}``,
-        or -1.  Raises JsonSyntaxError (index into ``text``) after delivering the
-        argument text that precedes the error."""
-        try:
-            done = self._object.feed(text, start, end)
-        except JsonSyntaxError as exc:
-            self._deliver(text, start, exc.index, out)
-            raise
-        self._deliver(text, start, done if done >= 0 else end, out)
-        return done
-
-    def fast_feed(self, chunk: str) -> ToolCallDelta | None:
-        """The driver's island fast path: a chunk wholly inside a string becomes one
-        delta at the cost of a membership test; None when ``feed`` must see it."""
-        if not chunk or not self._object.feed_plain(chunk):
-            return None
-        return tool_call_delta(self.index, self.id, chunk)
-
-    def _deliver(self, text: str, start: int, stop: int, out: list[Event]) -> None:
-        if self.quiet:
-            return
-        if not self.started:
-            self.started = True
-            out.append(ToolCallStart(index=self.index, id=self.id, name=self.name))
-        if stop > start:
-            out.append(tool_call_delta(self.index, self.id, text[start:stop]))
-
-    def complete(self, span_end: int) -> ToolCall:
-        """The finished call."""
-        sc = self._object
-        return ToolCall(
-            index=self.index,
-            id=self.id,
-            name=self.name,
-            arguments=sc.value(),
-            raw=sc.raw(),
-            span=(self.span_start, span_end),
-        )
-
-
-if TYPE_CHECKING:  # the island protocol, checked statically
-
-    def _is_an_island(body: GemmaCallBody) -> Island:
-        return body

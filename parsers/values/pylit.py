@@ -5,7 +5,7 @@
 ``PyKwargsScanner`` validates that text as it arrives in pieces of any size, builds
 the JSON value of the arguments on the way (never ``eval``, never ``ast``), and
 reports the exact index of the ``)`` that completes the call.  ``PyKwargsCallBody``
-wraps it as an island kind (``python_kwargs``) for grammar-defined formats.
+(``engine/scanned_islands.py``) wraps it as an island kind (``python_kwargs``).
 
 Theory of operation
 -------------------
@@ -70,15 +70,11 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from ..events import Event, ToolCall, ToolCallStart, tool_call_delta
 from .json_engine import DEFAULT_MAX_DEPTH, DEFAULT_MAX_SIZE, JsonSyntaxError
 
-if TYPE_CHECKING:
-    from ..engine.islands import Island, IslandScanner
-
-__all__ = ["PyKwargsCallBody", "PyKwargsScanner"]
+__all__ = ["PyKwargsScanner"]
 
 _INVALID = "invalid_arguments"
 _LIMIT = "limit_exceeded"
@@ -924,93 +920,3 @@ def _not_a_name(c: str) -> str:
         f"expected an argument name or ')', found {_describe(c)} "
         "(only keyword arguments name=value are allowed)"
     )
-
-
-class PyKwargsCallBody:
-    """The ``python_kwargs`` island: one call's ``name=literal, …)`` body.
-
-    Built as ``ISLAND_KINDS`` documents; ``mode`` and the JSON-envelope options
-    (``id_key``, ``extra_keys``, any added later) are ignored: a Python call body is
-    always the bare arguments and carries no id.  Argument text goes out
-    as ``tool_call_delta`` events as it arrives; it is the text between the call's
-    parentheses, exclusive of both (``id=7, cols=['x']``), which is also the
-    ``raw`` of the ``tool_call``.  The closing ``)`` is consumed by the island (it is
-    the completing character) but belongs to no delta.  ``streaming`` is always
-    False: the driver's JSON hot path does not apply.  ``quiet`` (set by the driver
-    for speculative islands) silences every event.
-    """
-
-    __slots__ = (
-        "_kwargs",
-        "id",
-        "index",
-        "name",
-        "quiet",
-        "scanner",
-        "span_start",
-        "started",
-        "streaming",
-    )
-
-    def __init__(
-        self,
-        mode: str,
-        *,
-        index: int,
-        call_id: str,
-        name: str | None,
-        span_start: int,
-        started: bool,
-        max_depth: int,
-        max_size: int,
-        **envelope_options: object,
-    ) -> None:
-        self.index = index
-        self.id = call_id
-        self.name = name
-        self.span_start = span_start
-        self.started = started
-        """Whether tool_call_start was already emitted (by the opening delimiter)."""
-        self.streaming = False
-        self.quiet = False
-        self._kwargs = PyKwargsScanner(max_depth=max_depth, max_size=max_size)
-        self.scanner: IslandScanner = self._kwargs
-
-    def feed(self, text: str, start: int, end: int, out: list[Event]) -> int:
-        """Consume ``text[start:end]``; returns the index just past the closing ``)``,
-        or -1.  Raises JsonSyntaxError (index into ``text``) after delivering the
-        argument text that precedes the error."""
-        try:
-            done = self._kwargs.feed(text, start, end)
-        except JsonSyntaxError as exc:
-            self._deliver(text, start, exc.index, out)
-            raise
-        self._deliver(text, start, done - 1 if done >= 0 else end, out)
-        return done
-
-    def _deliver(self, text: str, start: int, stop: int, out: list[Event]) -> None:
-        if self.quiet:
-            return
-        if not self.started:
-            self.started = True
-            out.append(ToolCallStart(index=self.index, id=self.id, name=self.name))
-        if stop > start:
-            out.append(tool_call_delta(self.index, self.id, text[start:stop]))
-
-    def complete(self, span_end: int) -> ToolCall:
-        """The finished call."""
-        sc = self._kwargs
-        return ToolCall(
-            index=self.index,
-            id=self.id,
-            name=self.name,
-            arguments=sc.value(),
-            raw=sc.raw()[:-1],
-            span=(self.span_start, span_end),
-        )
-
-
-if TYPE_CHECKING:  # the island protocol, checked statically
-
-    def _is_an_island(body: PyKwargsCallBody) -> Island:
-        return body
