@@ -41,8 +41,10 @@ from typing import Any
 
 from ..loop.renderers import ToolResult
 from ..loop.stop import StopAt
-from ..loop.token_loop import AtomicSample, TokenLoopEnd, TokenReason, TokenSession, Trajectory
-from ..loop.tool_loop import DEFAULT_MAX_STEPS, DEFAULT_TIMEOUT, Tool, _arun_one
+from ..loop.token_session import TokenSession
+from ..loop.tool_loop import DEFAULT_MAX_STEPS
+from ..loop.tools import DEFAULT_TIMEOUT, Tool, arun_tool
+from ..loop.trajectory import AtomicSample, TokenLoopEnd, TokenReason, Trajectory
 from .tinker import import_tinker, stop_condition, stop_list
 
 __all__ = ["StepResult", "ToolEnv", "observation"]
@@ -192,7 +194,7 @@ class ToolEnv:
         results: list[ToolResult] = []
         if outcome is None:
             for call in s.calls:
-                results.append(s.record(await _arun_one(call, self.tools, self.timeout)))
+                results.append(s.record(await arun_tool(call, self.tools, self.timeout)))
             s.add_results(results)
             if len(s.turns) >= s.max_steps:
                 outcome = "max_steps"
