@@ -61,14 +61,13 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from .json_engine import DEFAULT_MAX_DEPTH, DEFAULT_MAX_SIZE, JsonSyntaxError
+from .json_engine import DEFAULT_MAX_DEPTH, DEFAULT_MAX_SIZE, JsonSyntaxError, describe, fail
 
 __all__ = ["QUOTE", "GemmaObjectScanner"]
 
 QUOTE = '<|"|>'
 """The string delimiter token, on both sides of a string."""
 
-_INVALID = "invalid_arguments"
 _LIMIT = "limit_exceeded"
 
 # Scanner states.  From _KEY_FIRST to _AFTER they skip whitespace before their token.
@@ -111,14 +110,6 @@ _WORD_PREFIXES = frozenset(w[:k] for w in _WORDS for k in range(1, len(w) + 1))
 _WORD_STARTS = frozenset(w[0] for w in _WORDS)
 _CLOSERS = {"{": "}", "[": "]"}
 _JOIN_EVERY = 512
-
-
-def _describe(c: str) -> str:
-    return repr(c) if c.isprintable() else f"U+{ord(c):04X}"
-
-
-def _fail(index: int, message: str) -> JsonSyntaxError:
-    return JsonSyntaxError(_INVALID, index, message)
 
 
 class GemmaObjectScanner:
@@ -299,13 +290,13 @@ class GemmaObjectScanner:
                                 result = i
                                 break
                         else:
-                            raise _fail(
-                                i, f"expected ',' or {_CLOSERS[kind]!r}, found {_describe(c)}"
+                            raise fail(
+                                i, f"expected ',' or {_CLOSERS[kind]!r}, found {describe(c)}"
                             )
                         continue
                     if state == _OPEN:
                         if c != "{":
-                            raise _fail(i, f"expected '{{', found {_describe(c)}")
+                            raise fail(i, f"expected '{{', found {describe(c)}")
                         i += 1
                         state = self._push(c, i - 1)
                         continue
@@ -322,14 +313,14 @@ class GemmaObjectScanner:
                             state = _MARK
                         elif c in _KEY_STOPS:
                             what = "a key or '}'" if state == _KEY_FIRST else "a key"
-                            raise _fail(i, f"expected {what}, found {_describe(c)}")
+                            raise fail(i, f"expected {what}, found {describe(c)}")
                         else:
                             parts.clear()
                             state = _BARE_KEY
                         continue
                     if state == _COLON:
                         if c != ":":
-                            raise _fail(i, f"expected ':' after the key, found {_describe(c)}")
+                            raise fail(i, f"expected ':' after the key, found {describe(c)}")
                         i += 1
                         state = _VALUE
                         continue
@@ -353,7 +344,7 @@ class GemmaObjectScanner:
                         self._word = ""
                         state = _WORD
                     else:
-                        raise _fail(i, f"expected a value, found {_describe(c)}")
+                        raise fail(i, f"expected a value, found {describe(c)}")
                     continue
                 if state == _BARE_KEY:
                     j = _key_run(text, i, end).end()  # type: ignore[union-attr]  # `*` always matches
@@ -364,11 +355,11 @@ class GemmaObjectScanner:
                         break
                     c = text[i]
                     if c != ":" and c not in _LINE_WS:
-                        raise _fail(i, f"expected ':' after a key, found {_describe(c)}")
+                        raise fail(i, f"expected ':' after a key, found {describe(c)}")
                     key = "".join(parts).rstrip(" ")
                     parts.clear()
                     if not key:
-                        raise _fail(i, "empty key")
+                        raise fail(i, "empty key")
                     self._keys[-1] = key
                     if c == ":":
                         i += 1
@@ -380,9 +371,9 @@ class GemmaObjectScanner:
                     m = self._mark
                     while i < end and m < len(QUOTE):
                         if text[i] != QUOTE[m]:
-                            raise _fail(
+                            raise fail(
                                 i,
-                                f"expected {QUOTE!r} (a string), found {_describe(text[i])}",
+                                f"expected {QUOTE!r} (a string), found {describe(text[i])}",
                             )
                         m += 1
                         i += 1
@@ -419,7 +410,7 @@ class GemmaObjectScanner:
                 if state == _WORD:
                     word = self._word + text[i]
                     if word not in _WORD_PREFIXES:
-                        raise _fail(i, f"expected a value, found the word {word!r}")
+                        raise fail(i, f"expected a value, found the word {word!r}")
                     i += 1
                     if word in _WORDS:
                         state = self._end_value(_WORDS[word])
@@ -493,7 +484,7 @@ class GemmaObjectScanner:
                 st = _N_MINUS if c == "-" else _N_ZERO if c == "0" else _N_INT
             elif st == _N_MINUS:
                 if c not in _DIGITS:
-                    raise _fail(i, f"expected a digit after '-', found {_describe(c)}")
+                    raise fail(i, f"expected a digit after '-', found {describe(c)}")
                 st = _N_ZERO if c == "0" else _N_INT
             elif st in (_N_ZERO, _N_INT):
                 if c == ".":
@@ -501,7 +492,7 @@ class GemmaObjectScanner:
                 elif c == "e" or c == "E":
                     st = _N_E
                 elif c in _DIGITS:
-                    raise _fail(i, "leading zeros are not allowed in a number")
+                    raise fail(i, "leading zeros are not allowed in a number")
                 else:
                     finished = True
                     break
@@ -520,10 +511,10 @@ class GemmaObjectScanner:
                 elif c in _DIGITS:
                     st = _N_EXP
                 else:
-                    raise _fail(i, f"expected an exponent digit, found {_describe(c)}")
+                    raise fail(i, f"expected an exponent digit, found {describe(c)}")
             else:  # _N_DOT, _N_E_SIGN: a digit must follow
                 if c not in _DIGITS:
-                    raise _fail(i, f"expected a digit, found {_describe(c)}")
+                    raise fail(i, f"expected a digit, found {describe(c)}")
                 st = _N_FRAC if st == _N_DOT else _N_EXP
             i += 1
         if i > first:

@@ -109,8 +109,14 @@ _NUMBER_END_OK = frozenset((2, 3, 5, 8))
 _JOIN_EVERY = 512
 
 
-def _describe(c: str) -> str:
+def describe(c: str) -> str:
+    """A character as every value scanner's error messages name it."""
     return repr(c) if c.isprintable() else f"U+{ord(c):04X}"
+
+
+def fail(index: int, message: str) -> JsonSyntaxError:
+    """An ``invalid_arguments`` error at ``index`` (the scanners' common case)."""
+    return JsonSyntaxError("invalid_arguments", index, message)
 
 
 def _reject_float(text: str) -> float:
@@ -330,7 +336,7 @@ class JsonScanner:
                         state = _ESCAPE
                     else:
                         raise JsonSyntaxError(
-                            "invalid_json", j, f"unescaped control character {_describe(c)}"
+                            "invalid_json", j, f"unescaped control character {describe(c)}"
                         )
                     continue
                 if state == _ESCAPE:
@@ -351,7 +357,7 @@ class JsonScanner:
                     m2 = _hex(text, i, min(end, i + 4 - len(self._hex_digits)))
                     if m2 is None:
                         raise JsonSyntaxError(
-                            "invalid_json", i, f"expected a hex digit, found {_describe(text[i])}"
+                            "invalid_json", i, f"expected a hex digit, found {describe(text[i])}"
                         )
                     digits = m2.group()
                     self._key_char(digits)
@@ -430,13 +436,13 @@ class JsonScanner:
                     else:
                         closer = "}" if top == "{" else "]"
                         raise JsonSyntaxError(
-                            "invalid_json", i, f"expected ',' or {closer!r}, found {_describe(c)}"
+                            "invalid_json", i, f"expected ',' or {closer!r}, found {describe(c)}"
                         )
                     continue
                 if state == _COLON:
                     if c != ":":
                         raise JsonSyntaxError(
-                            "invalid_json", i, f"expected ':', found {_describe(c)}"
+                            "invalid_json", i, f"expected ':', found {describe(c)}"
                         )
                     i += 1
                     state = _VALUE
@@ -459,7 +465,7 @@ class JsonScanner:
                     else:
                         what = "a key" if state == _OBJECT_KEY else "a key or '}'"
                         raise JsonSyntaxError(
-                            "invalid_json", i, f"expected {what}, found {_describe(c)}"
+                            "invalid_json", i, f"expected {what}, found {describe(c)}"
                         )
                     continue
                 if state == _ARRAY_FIRST and c == "]":
@@ -492,7 +498,7 @@ class JsonScanner:
                     state = _LITERAL
                 else:
                     raise JsonSyntaxError(
-                        "invalid_json", i, f"expected a value, found {_describe(c)}"
+                        "invalid_json", i, f"expected a value, found {describe(c)}"
                     )
             if result < 0 and end < given_end:
                 raise JsonSyntaxError(
@@ -550,7 +556,7 @@ class JsonScanner:
                     st = 3
                 else:
                     raise JsonSyntaxError(
-                        "invalid_json", i, f"expected a digit, found {_describe(c)}"
+                        "invalid_json", i, f"expected a digit, found {describe(c)}"
                     )
             elif st == 2:
                 if c == ".":
@@ -565,7 +571,7 @@ class JsonScanner:
             elif st == 4:
                 if c not in _DIGITS:
                     raise JsonSyntaxError(
-                        "invalid_json", i, f"expected a digit, found {_describe(c)}"
+                        "invalid_json", i, f"expected a digit, found {describe(c)}"
                     )
                 st = 5
             elif st == 6:
@@ -575,12 +581,12 @@ class JsonScanner:
                     st = 8
                 else:
                     raise JsonSyntaxError(
-                        "invalid_json", i, f"expected a digit, found {_describe(c)}"
+                        "invalid_json", i, f"expected a digit, found {describe(c)}"
                     )
             else:  # st == 7
                 if c not in _DIGITS:
                     raise JsonSyntaxError(
-                        "invalid_json", i, f"expected a digit, found {_describe(c)}"
+                        "invalid_json", i, f"expected a digit, found {describe(c)}"
                     )
                 st = 8
             i += 1

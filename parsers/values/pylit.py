@@ -72,11 +72,11 @@ import unicodedata
 from collections.abc import Callable
 from typing import Any
 
-from .json_engine import DEFAULT_MAX_DEPTH, DEFAULT_MAX_SIZE, JsonSyntaxError
+from .json_engine import DEFAULT_MAX_DEPTH, DEFAULT_MAX_SIZE, JsonSyntaxError, describe, fail
+from .pylit_numbers import PyNumber
 
 __all__ = ["PyKwargsScanner"]
 
-_INVALID = "invalid_arguments"
 _LIMIT = "limit_exceeded"
 
 # Scanner states.
@@ -107,47 +107,13 @@ _LOW_BACKSLASH = 22  # after a high surrogate escape: "\" of its low half
 _LOW_U = 23  # after that backslash: "u" or "U"
 _DONE = 24
 
-# Number automaton states (Python's numeric literal grammar, imaginary excluded).
-_N_START = 0
-_N_ZERO = 1  # "0", "00", "0_0": an integer, or the start of a float / based integer
-_N_ZERO_U = 2
-_N_LEADZ = 3  # "01": only valid if it becomes a float ("01.5", "01e3")
-_N_LEADZ_U = 4
-_N_INT = 5
-_N_INT_U = 6
-_N_DOT = 7  # a leading "."
-_N_FRAC0 = 8  # "1."
-_N_FRAC = 9
-_N_FRAC_U = 10
-_N_EXP0 = 11  # after "e"
-_N_EXP_SIGN = 12
-_N_EXP = 13
-_N_EXP_U = 14
-_N_BASE0 = 15  # after "0x" / "0o" / "0b"
-_N_BASE_U = 16
-_N_BASE = 17
-_N_INTEGERS = frozenset((_N_ZERO, _N_INT, _N_BASE))
-_N_FLOATS = frozenset((_N_FRAC0, _N_FRAC, _N_EXP))
-_N_RUNS = frozenset((_N_LEADZ, _N_INT, _N_FRAC, _N_EXP))
 
 _skip_ws = re.compile(r"[ \t\n\r\f]*").match
 _name_run = re.compile(r"\w*").match
 _name_start = re.compile(r"[^\W\d]").match
 _word_run = re.compile(r"[A-Za-z0-9_]*").match
-_digit_run = re.compile(r"[0-9]*").match
 _hex = re.compile(r"[0-9a-fA-F]{1,8}").match
 _uname_run = re.compile(r"[A-Za-z0-9 \-]*").match
-_BASE_RUNS = {
-    16: re.compile(r"[0-9a-fA-F]*").match,
-    8: re.compile(r"[0-7]*").match,
-    2: re.compile(r"[01]*").match,
-}
-_BASE_DIGITS = {
-    16: frozenset("0123456789abcdefABCDEF"),
-    8: frozenset("01234567"),
-    2: frozenset("01"),
-}
-_BASES = {"x": 16, "X": 16, "o": 8, "O": 8, "b": 2, "B": 2}
 _STOPS: dict[tuple[str, bool], Callable[..., re.Match[str] | None]] = {
     ("'", False): re.compile(r"['\\\n\r]").search,
     ('"', False): re.compile(r'["\\\n\r]').search,
@@ -182,14 +148,6 @@ characters)."""
 _JOIN_EVERY = 512
 
 
-def _describe(c: str) -> str:
-    return repr(c) if c.isprintable() else f"U+{ord(c):04X}"
-
-
-def _fail(index: int, message: str) -> JsonSyntaxError:
-    return JsonSyntaxError(_INVALID, index, message)
-
-
 class PyKwargsScanner:
     """Validate ``name=literal, …)`` incrementally and build its JSON value; see the
     module docstring.
@@ -199,7 +157,6 @@ class PyKwargsScanner:
     """
 
     __slots__ = (
-        "_base",
         "_blocks",
         "_containers",
         "_esc_digits",
@@ -209,8 +166,7 @@ class PyKwargsScanner:
         "_in_key",
         "_keys",
         "_kinds",
-        "_negative",
-        "_num_state",
+        "_num",
         "_parts",
         "_qcount",
         "_quote",
@@ -263,9 +219,7 @@ class PyKwargsScanner:
         self._esc_digits = 0
         self._high = -1
         self._word = ""
-        self._num_state = _N_START
-        self._negative = False
-        self._base = 10
+        self._num = PyNumber()
 
     # -- results ---------------------------------------------------------------
 
@@ -356,7 +310,7 @@ class PyKwargsScanner:
                             i = j + 1
                             state = self._end_string()
                     else:
-                        raise _fail(j, "a line break inside a string that is not triple-quoted")
+                        raise fail(j, "a line break inside a string that is not triple-quoted")
                     continue
                 if state <= _AFTER:
                     # Structural states: skip whitespace first.
@@ -385,9 +339,9 @@ class PyKwargsScanner:
                                 break
                             state = self._close()
                         else:
-                            raise _fail(
+                            raise fail(
                                 i,
-                                f"expected ',' or {_CLOSERS[kind]!r}, found {_describe(c)}",
+                                f"expected ',' or {_CLOSERS[kind]!r}, found {describe(c)}",
                             )
                         continue
                     if state == _ARG:
@@ -397,23 +351,23 @@ class PyKwargsScanner:
                             result = i
                             break
                         if _name_start(c) is None:
-                            raise _fail(i, _not_a_name(c))
+                            raise fail(i, _not_a_name(c))
                         parts.clear()
                         state = _NAME
                         continue
                     if state == _EQUALS:
                         if c != "=":
-                            raise _fail(
+                            raise fail(
                                 i,
                                 f"expected '=' after the argument name {self._keys[0]!r}, "
-                                f"found {_describe(c)} (positional arguments are not allowed)",
+                                f"found {describe(c)} (positional arguments are not allowed)",
                             )
                         i += 1
                         state = _VALUE
                         continue
                     if state == _COLON:
                         if c != ":":
-                            raise _fail(i, f"expected ':', found {_describe(c)}")
+                            raise fail(i, f"expected ':', found {describe(c)}")
                         i += 1
                         state = _VALUE
                         continue
@@ -431,7 +385,7 @@ class PyKwargsScanner:
                             self._word = ""
                             state = _WORD
                         else:
-                            raise _fail(i, f"expected a string key or '}}', found {_describe(c)}")
+                            raise fail(i, f"expected a string key or '}}', found {describe(c)}")
                         continue
                     if (state == _LIST_ITEM and c == "]") or (state == _TUPLE_ITEM and c == ")"):
                         i += 1
@@ -443,9 +397,7 @@ class PyKwargsScanner:
                         i += 1
                         state = _OPEN1
                     elif c in _DIGITS or c == ".":
-                        self._negative = False
-                        self._num_state = _N_START
-                        parts.clear()
+                        self._num.start(negative=False)
                         state = _NUMBER
                     elif c in _WORD_START:
                         self._word = ""
@@ -461,11 +413,11 @@ class PyKwargsScanner:
                         i += 1
                         state = _LIST_ITEM if c == "[" else _TUPLE_ITEM if c == "(" else _DICT_ITEM
                     elif c == "-" or c == "+":
-                        self._negative = c == "-"
+                        self._num.negative = c == "-"
                         i += 1
                         state = _SIGN
                     else:
-                        raise _fail(i, f"expected a value, found {_describe(c)}")
+                        raise fail(i, f"expected a value, found {describe(c)}")
                     continue
                 if state == _NAME:
                     j = _name_run(text, i, end).end()  # type: ignore[union-attr]  # `*` always matches
@@ -476,7 +428,7 @@ class PyKwargsScanner:
                     name = "".join(parts)
                     parts.clear()
                     if name in self.arguments:
-                        raise _fail(i, f"argument {name!r} given twice")
+                        raise fail(i, f"argument {name!r} given twice")
                     self._keys[0] = name
                     state = _EQUALS
                     continue
@@ -565,7 +517,7 @@ class PyKwargsScanner:
                     continue
                 if state == _NAMED:
                     if text[i] != "{":
-                        raise _fail(i, f"expected '{{' after \\N, found {_describe(text[i])}")
+                        raise fail(i, f"expected '{{' after \\N, found {describe(text[i])}")
                     i += 1
                     self._word = ""
                     state = _NAMED_BODY
@@ -574,35 +526,33 @@ class PyKwargsScanner:
                     j = _uname_run(text, i, end).end()  # type: ignore[union-attr]  # `*` always matches
                     room = _MAX_UNICODE_NAME - len(self._word)
                     if j - i > room:
-                        raise _fail(i + room, "character name in \\N{...} too long")
+                        raise fail(i + room, "character name in \\N{...} too long")
                     self._word += text[i:j]
                     i = j
                     if i >= end:
                         break
                     if text[i] != "}":
-                        raise _fail(
-                            i, f"invalid character {_describe(text[i])} in a \\N{{...}} name"
-                        )
+                        raise fail(i, f"invalid character {describe(text[i])} in a \\N{{...}} name")
                     try:
                         char = unicodedata.lookup(self._word)
                     except KeyError:
                         char = ""
                     if len(char) != 1:
-                        raise _fail(i, f"unknown Unicode character name {self._word!r}")
+                        raise fail(i, f"unknown Unicode character name {self._word!r}")
                     parts.append(char)
                     i += 1
                     state = _STRING
                     continue
                 if state == _LOW_BACKSLASH:
                     if text[i] != "\\":
-                        raise _fail(i, "unpaired surrogate escape (expected its low half)")
+                        raise fail(i, "unpaired surrogate escape (expected its low half)")
                     i += 1
                     state = _LOW_U
                     continue
                 if state == _LOW_U:
                     c = text[i]
                     if c != "u" and c != "U":
-                        raise _fail(i, "unpaired surrogate escape (expected its low half)")
+                        raise fail(i, "unpaired surrogate escape (expected its low half)")
                     i += 1
                     self._esc_kind = c
                     self._esc_value = 0
@@ -610,9 +560,9 @@ class PyKwargsScanner:
                     state = _HEX
                     continue
                 if state == _NUMBER:
-                    i, finished = self._number(text, i, end)
+                    i, finished = self._num.advance(text, i, end)
                     if finished:
-                        state = self._end_value(self._number_value(i))
+                        state = self._end_value(self._num.value(i))
                     continue
                 if state == _SIGN:
                     i = _skip_ws(text, i, end).end()  # type: ignore[union-attr]  # `*` always matches
@@ -620,9 +570,8 @@ class PyKwargsScanner:
                         break
                     c = text[i]
                     if not (c in _DIGITS or c == "."):
-                        raise _fail(i, f"expected a number after the sign, found {_describe(c)}")
-                    self._num_state = _N_START
-                    parts.clear()
+                        raise fail(i, f"expected a number after the sign, found {describe(c)}")
+                    self._num.start(negative=self._num.negative)
                     state = _NUMBER
                     continue
                 if state == _WORD:
@@ -691,7 +640,7 @@ class PyKwargsScanner:
                 word += text[k]
                 if word not in valid:
                     what = "a string key" if self._in_key else "a value"
-                    raise _fail(k, f"expected {what}, found the name {word!r}")
+                    raise fail(k, f"expected {what}, found the name {word!r}")
             self._word = word
             i = j
         if i >= end:
@@ -704,10 +653,8 @@ class PyKwargsScanner:
             self._open_string(c, word in "rR")
             return i + 1, _OPEN1
         if word in _STRING_PREFIXES:
-            raise _fail(
-                i, f"expected a quote after the string prefix {word!r}, found {_describe(c)}"
-            )
-        raise _fail(i, f"expected a value, found the incomplete name {word!r}")
+            raise fail(i, f"expected a quote after the string prefix {word!r}, found {describe(c)}")
+        raise fail(i, f"expected a value, found the incomplete name {word!r}")
 
     def _hex_digits(self, text: str, i: int, end: int) -> tuple[int, int]:
         """Digits of a \\x, \\u or \\U escape; (index, next state)."""
@@ -715,14 +662,14 @@ class PyKwargsScanner:
         length = _HEX_LENGTH[kind]
         m = _hex(text, i, min(end, i + length - self._esc_digits))
         if m is None:
-            raise _fail(i, f"expected a hex digit, found {_describe(text[i])}")
+            raise fail(i, f"expected a hex digit, found {describe(text[i])}")
         value = self._esc_value
         digits = self._esc_digits
         for k in range(i, m.end()):
             value = value * 16 + int(text[k], 16)
             digits += 1
             if kind == "U" and value << (4 * (8 - digits)) > 0x10FFFF:
-                raise _fail(k, "\\U escape beyond U+10FFFF")
+                raise fail(k, "\\U escape beyond U+10FFFF")
         self._esc_value = value
         self._esc_digits = digits
         i = m.end()
@@ -734,7 +681,7 @@ class PyKwargsScanner:
         high = self._high
         if high >= 0:
             if not 0xDC00 <= value <= 0xDFFF:
-                raise _fail(i - 1, "unpaired surrogate escape")
+                raise fail(i - 1, "unpaired surrogate escape")
             self._high = -1
             self._parts.append(chr(0x10000 + ((high - 0xD800) << 10) + (value - 0xDC00)))
             return i, _STRING
@@ -742,149 +689,10 @@ class PyKwargsScanner:
             self._high = value
             return i, _LOW_BACKSLASH
         if 0xDC00 <= value <= 0xDFFF:
-            raise _fail(i - 1, "unpaired surrogate escape")
+            raise fail(i - 1, "unpaired surrogate escape")
         self._parts.append(chr(value))
         return i, _STRING
 
-    def _number(self, text: str, i: int, end: int) -> tuple[int, bool]:
-        """Advance the number automaton; (index, finished).  Finished means text[i] is
-        the first character after the number (not consumed)."""
-        st = self._num_state
-        first = i
-        finished = False
-        while i < end:
-            if st in _N_RUNS:
-                i = _digit_run(text, i, end).end()  # type: ignore[union-attr]  # `*` always matches
-                if i >= end:
-                    break
-            elif st == _N_BASE:
-                i = _BASE_RUNS[self._base](text, i, end).end()  # type: ignore[union-attr]  # `*` always matches
-                if i >= end:
-                    break
-            c = text[i]
-            if st == _N_START:
-                st = _N_ZERO if c == "0" else _N_DOT if c == "." else _N_INT
-            elif st == _N_ZERO:
-                if c == "0":
-                    pass
-                elif c == "_":
-                    st = _N_ZERO_U
-                elif c in _DIGITS:
-                    st = _N_LEADZ
-                elif c in _BASES:
-                    self._base = _BASES[c]
-                    st = _N_BASE0
-                elif c == ".":
-                    st = _N_FRAC0
-                elif c == "e" or c == "E":
-                    st = _N_EXP0
-                else:
-                    finished = True
-                    break
-            elif st == _N_LEADZ:
-                if c == "_":
-                    st = _N_LEADZ_U
-                elif c == ".":
-                    st = _N_FRAC0
-                elif c == "e" or c == "E":
-                    st = _N_EXP0
-                else:
-                    raise _fail(i, "leading zeros in a decimal integer are not allowed")
-            elif st == _N_INT:
-                if c == "_":
-                    st = _N_INT_U
-                elif c == ".":
-                    st = _N_FRAC0
-                elif c == "e" or c == "E":
-                    st = _N_EXP0
-                else:
-                    finished = True
-                    break
-            elif st == _N_FRAC0:
-                if c in _DIGITS:
-                    st = _N_FRAC
-                elif c == "e" or c == "E":
-                    st = _N_EXP0
-                else:
-                    finished = True
-                    break
-            elif st == _N_FRAC:
-                if c == "_":
-                    st = _N_FRAC_U
-                elif c == "e" or c == "E":
-                    st = _N_EXP0
-                else:
-                    finished = True
-                    break
-            elif st == _N_EXP:
-                if c == "_":
-                    st = _N_EXP_U
-                else:
-                    finished = True
-                    break
-            elif st == _N_BASE:
-                if c == "_":
-                    st = _N_BASE_U
-                else:
-                    finished = True
-                    break
-            elif st == _N_EXP0:
-                if c == "+" or c == "-":
-                    st = _N_EXP_SIGN
-                elif c in _DIGITS:
-                    st = _N_EXP
-                else:
-                    raise _fail(i, f"expected an exponent digit, found {_describe(c)}")
-            elif st in (_N_BASE0, _N_BASE_U):
-                if c in _BASE_DIGITS[self._base]:
-                    st = _N_BASE
-                elif c == "_" and st == _N_BASE0:
-                    st = _N_BASE_U
-                else:
-                    raise _fail(i, f"expected a base-{self._base} digit, found {_describe(c)}")
-            elif st == _N_ZERO_U:
-                if c not in _DIGITS:
-                    raise _fail(i, f"expected a digit, found {_describe(c)}")
-                st = _N_ZERO if c == "0" else _N_LEADZ
-            else:  # a digit must follow: "_", "." or an exponent sign
-                if c not in _DIGITS:
-                    raise _fail(i, f"expected a digit, found {_describe(c)}")
-                st = _N_AFTER_DIGIT[st]
-            i += 1
-        if i > first:
-            self._parts.append(text[first:i])
-        self._num_state = st
-        return i, finished
-
-    def _number_value(self, index: int) -> int | float:
-        """The finished number (``index``: the character after it, for errors)."""
-        st = self._num_state
-        token = "".join(self._parts)
-        self._parts.clear()
-        value: int | float
-        try:
-            if st in _N_INTEGERS:
-                value = int(token, 0)
-            elif st in _N_FLOATS:
-                value = float(token)
-                if value in (float("inf"), float("-inf")):
-                    raise ValueError(f"number {token[:40]!r} overflows a float")
-            else:
-                raise _fail(index, f"incomplete number {token[:40]!r}")
-        except ValueError as exc:  # int digit limit, float overflow
-            raise JsonSyntaxError(_LIMIT, index, str(exc)) from None
-        return -value if self._negative else value
-
-
-_N_AFTER_DIGIT = {
-    _N_LEADZ_U: _N_LEADZ,
-    _N_INT_U: _N_INT,
-    _N_DOT: _N_FRAC,
-    _N_FRAC_U: _N_FRAC,
-    _N_EXP_SIGN: _N_EXP,
-    _N_EXP_U: _N_EXP,
-}
-"""States that need one digit -> the state after it."""
 
 _EXPECTED = {
     _ARG: "an argument name or ')'",
@@ -917,6 +725,6 @@ def _not_a_name(c: str) -> str:
     if c == "*":
         return "argument unpacking (* or **) is not allowed"
     return (
-        f"expected an argument name or ')', found {_describe(c)} "
+        f"expected an argument name or ')', found {describe(c)} "
         "(only keyword arguments name=value are allowed)"
     )
