@@ -23,10 +23,10 @@ from toolwire.cli.demo import (
     TOKEN_NOTE,
     ScriptedModel,
     demo_prompt,
-    scripted_logprob,
     word_count,
 )
 from toolwire.cli.demo_tokenizer import DEMO_MARKERS, DemoTokenizer
+from toolwire.cli.demo_tokens import scripted_logprob
 from toolwire.loop.renderers import renderer_formats
 
 WORDS = word_count("notes.txt")["words"]

@@ -168,7 +168,8 @@ def _demo(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
         err.write("toolwire: error: --jsonl needs --tokens\n")
         return EXIT_USAGE
     # The loop and the scripted model load only for this command.
-    from .demo import run, run_tokens
+    from .demo import run
+    from .demo_tokens import run_tokens
 
     if args.tokens:
         return run_tokens(args.format, out, chunk_size=args.chunk_size, jsonl=args.jsonl)
