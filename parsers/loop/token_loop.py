@@ -58,6 +58,8 @@ from .tool_loop import (
     DEFAULT_MAX_STEPS,
     _aclose,
     _close,
+    adrain_loop,
+    drain_loop,
 )
 from .tools import (
     DEFAULT_TIMEOUT,
@@ -236,8 +238,7 @@ def run_token_tool_loop(
     model goes on writing the next one (results still in call order).  The other
     arguments are those of ``toolwire.run_tool_loop``.
     """
-    end: TokenLoopEnd | None = None
-    for event in iter_token_tool_loop(
+    events = iter_token_tool_loop(
         sample,
         prompt_ids,
         format,
@@ -249,13 +250,8 @@ def run_token_tool_loop(
         timeout=timeout,
         parallel_calls=parallel_calls,
         concurrent=concurrent,
-    ):
-        if on_event is not None:
-            on_event(event)
-        if isinstance(event, TokenLoopEnd):
-            end = event
-    assert end is not None
-    return end.trajectory
+    )
+    return drain_loop(events, on_event, TokenLoopEnd).trajectory
 
 
 async def aiter_token_tool_loop(
@@ -363,8 +359,7 @@ async def arun_token_tool_loop(
     concurrent: bool = False,
 ) -> Trajectory:
     """The async ``run_token_tool_loop`` (``on_event`` may be a coroutine function)."""
-    end: TokenLoopEnd | None = None
-    async for event in aiter_token_tool_loop(
+    events = aiter_token_tool_loop(
         sample,
         prompt_ids,
         format,
@@ -376,12 +371,5 @@ async def arun_token_tool_loop(
         timeout=timeout,
         parallel_calls=parallel_calls,
         concurrent=concurrent,
-    ):
-        if on_event is not None:
-            shown = on_event(event)
-            if inspect.isawaitable(shown):
-                await shown
-        if isinstance(event, TokenLoopEnd):
-            end = event
-    assert end is not None
-    return end.trajectory
+    )
+    return (await adrain_loop(events, on_event, TokenLoopEnd)).trajectory

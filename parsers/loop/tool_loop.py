@@ -46,7 +46,7 @@ from collections.abc import (
     Sequence,
 )
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal, TypeAlias
+from typing import Any, ClassVar, Literal, TypeAlias, TypeVar
 
 from ..engine.driver import StreamParser
 from ..events import Event, TextDelta, TextEnd, TextStart, ToolCall, ToolCallDelta, ToolCallStart
@@ -333,6 +333,40 @@ class _Session:
 # -- drivers -------------------------------------------------------------------------
 
 
+_End = TypeVar("_End", bound=Event)
+
+
+def drain_loop(
+    events: Iterable[Event], on_event: Callable[[Event], Any] | None, end: type[_End]
+) -> _End:
+    """Run a loop's events to the end, showing each to ``on_event``: its last event,
+    of type ``end``, carries the result (the ``run_*`` form of an ``iter_*`` loop)."""
+    last: _End | None = None
+    for event in events:
+        if on_event is not None:
+            on_event(event)
+        if isinstance(event, end):
+            last = event
+    assert last is not None
+    return last
+
+
+async def adrain_loop(
+    events: AsyncIterable[Event], on_event: Callable[[Event], Any] | None, end: type[_End]
+) -> _End:
+    """The async ``drain_loop`` (``on_event`` may be a coroutine function)."""
+    last: _End | None = None
+    async for event in events:
+        if on_event is not None:
+            shown = on_event(event)
+            if inspect.isawaitable(shown):
+                await shown
+        if isinstance(event, end):
+            last = event
+    assert last is not None
+    return last
+
+
 def _close(iterator: object) -> None:
     close = getattr(iterator, "close", None)
     if close is not None:
@@ -426,8 +460,7 @@ def run_tool_loop(
     ``concurrent``: run the calls of one turn at the same time (results still in
     call order).
     """
-    end: LoopEnd | None = None
-    for event in iter_tool_loop(
+    events = iter_tool_loop(
         sample,
         prompt,
         format,
@@ -438,13 +471,8 @@ def run_tool_loop(
         timeout=timeout,
         parallel_calls=parallel_calls,
         concurrent=concurrent,
-    ):
-        if on_event is not None:
-            on_event(event)
-        if isinstance(event, LoopEnd):
-            end = event
-    assert end is not None
-    return end.result
+    )
+    return drain_loop(events, on_event, LoopEnd).result
 
 
 async def _aclose(iterator: object) -> None:
@@ -554,8 +582,7 @@ async def arun_tool_loop(
     concurrent: bool = False,
 ) -> LoopResult:
     """The async ``run_tool_loop`` (``on_event`` may be a coroutine function)."""
-    end: LoopEnd | None = None
-    async for event in aiter_tool_loop(
+    events = aiter_tool_loop(
         sample,
         prompt,
         format,
@@ -566,12 +593,5 @@ async def arun_tool_loop(
         timeout=timeout,
         parallel_calls=parallel_calls,
         concurrent=concurrent,
-    ):
-        if on_event is not None:
-            shown = on_event(event)
-            if inspect.isawaitable(shown):
-                await shown
-        if isinstance(event, LoopEnd):
-            end = event
-    assert end is not None
-    return end.result
+    )
+    return (await adrain_loop(events, on_event, LoopEnd)).result
