@@ -33,23 +33,37 @@ from common import (
     SPEEDUP_GOAL,
     SPEEDUP_MUST,
     TOOL_NAME,
+    WRITE_FILE_TOOL,
     PrefixSample,
-    add_run_options,
     build_arguments,
     check_call,
-    environment,
     estimate_total,
+    load_peers,
+    probe,
+    reparse_runs,
+    run_settings,
+    sample_plan,
+    sample_prefix_costs,
+)
+from harness import (
+    Parser,
+    add_run_options,
+    drive,
+    environment,
+    environment_line,
+    fewer_repeats,
     floor_run,
     fmt_ms,
     fmt_ratio,
     fmt_us,
+    md_row,
+    md_table,
     median,
     noop_run,
-    reparse_run,
-    sample_prefix_costs,
+    progress,
     split,
-    time_once,
     time_runs,
+    write_json,
 )
 
 KB = 1024
@@ -61,31 +75,9 @@ SCALE_QUICK: tuple[str, int] = ("10 KB", 10 * KB)
 CHUNK = 4
 """Characters per chunk: about one LLM token."""
 
-TOOLS: list[dict[str, Any]] = [
-    {
-        "type": "function",
-        "function": {
-            "name": TOOL_NAME,
-            "description": "Write a file.",
-            "parameters": {
-                "type": "object",
-                "properties": {
-                    "path": {"type": "string"},
-                    "content": {"type": "string"},
-                    "options": {"type": "object"},
-                },
-                "required": ["path", "content"],
-            },
-        },
-    }
-]
+TOOLS: list[dict[str, Any]] = [WRITE_FILE_TOOL]
 """The schema of build_arguments' value: the raw-value formats type their values by it."""
 NEEDS_TOOLS = frozenset({"qwen3-coder", "glm-4.5", "glm-4.7"})
-
-
-class Parser(Protocol):
-    def feed(self, chunk: str) -> list[Any]: ...
-    def close(self) -> list[Any]: ...
 
 
 class Renderer(Protocol):
@@ -107,19 +99,6 @@ class Config:
     full_limit: float
     full_budget: float
     formats: list[str]
-
-
-def progress(message: str) -> None:
-    print(f"[bench] {message}", file=sys.stderr, flush=True)
-
-
-def repeats_for(config: Config, chunk_count: int) -> int:
-    """Fewer repeats where one run feeds very many chunks (as bench_tags.py does)."""
-    if chunk_count > 500_000:
-        return min(config.repeats, 2)
-    if chunk_count > 100_000:
-        return min(config.repeats, 3)
-    return config.repeats
 
 
 # ---------------------------------------------------------------------------
@@ -229,7 +208,7 @@ def check_events(
 def measure(config: Config, target: Target, size_label: str, value: Any) -> SizeRun:
     stream = target.render(value)
     chunks = split(stream, CHUNK)
-    reps = repeats_for(config, len(chunks))
+    reps = fewer_repeats(config.repeats, len(chunks))
     run = SizeRun(size_label, len(stream), len(chunks), reps)
     progress(f"{target.format} {size_label}: {len(chunks):,} chunks, {reps} repeats")
     reason, n_events, n_deltas, notes = check_events(target.make, chunks, value)
@@ -242,16 +221,7 @@ def measure(config: Config, target: Target, size_label: str, value: Any) -> Size
 
     run.noop_s = median(time_runs(lambda: noop_run(chunks), reps))
     run.floor_s = median(time_runs(lambda: floor_run(chunks), reps))
-    make = target.make
-
-    def toolwire_run() -> None:
-        p = make()
-        feed = p.feed
-        for c in chunks:
-            feed(c)
-        p.close()
-
-    run.toolwire_runs = time_runs(toolwire_run, reps)
+    run.toolwire_runs = time_runs(partial(drive, target.make, chunks), reps)
     run.toolwire_s = median(run.toolwire_runs)
     return run
 
@@ -272,30 +242,13 @@ class PeerResult:
     sample: PrefixSample | None = None
 
 
-def load_jiter() -> Callable[[str], object] | None:
-    try:
-        from jiter import from_json
-    except ImportError:
-        print("warning: jiter is not installed; its columns will be n/a", file=sys.stderr)
-        return None
-
-    def jiter_parse(acc: str) -> object:
-        return from_json(acc.encode(), partial_mode="trailing-strings")
-
-    return jiter_parse
-
-
 def peer_cost(
     config: Config, parse: Callable[[str], object], size_label: str, args_text: str
 ) -> PeerResult:
     """The re-parse approach on ARGS cut into ``CHUNK``-character chunks: run in full
     when its estimated total is at most ``full_limit``, else the estimate (``~``)."""
-    parse(args_text[: len(args_text) // 2])  # warm-up
-    full = time_once(lambda: parse(args_text))  # the longest prefix: the dearest
-    count = config.samples
-    if full > 0:
-        count = min(count, max(10, int(config.sample_budget / (full / 2))))
-    tries = 3 if full < 0.02 else 1
+    full = probe(parse, args_text)
+    count, tries = sample_plan(full, config.samples, config.sample_budget)
     progress(
         f"jiter re-parse {size_label}: sampling {count} prefixes "
         f"(full text parses in {full * 1e3:.3g} ms)"
@@ -306,9 +259,8 @@ def peer_cost(
     if estimate > config.full_limit:
         progress(f"  full run would take ~{estimate:,.0f} s; estimated")
         return PeerResult(estimate, True, estimate, full, len(arg_chunks), [], sample)
-    reps = max(1, min(config.repeats, int(config.full_budget / max(estimate, 1e-9))))
-    progress(f"  full run, {reps} repeats (~{estimate:.2g} s each)")
-    runs = time_runs(partial(reparse_run, parse, arg_chunks), reps, estimate)
+    runs = reparse_runs(parse, arg_chunks, estimate, config.repeats, config.full_budget)
+    progress(f"  full run, {len(runs)} repeats (~{estimate:.2g} s each)")
     return PeerResult(median(runs), False, estimate, full, len(arg_chunks), runs, sample)
 
 
@@ -352,10 +304,7 @@ def table(config: Config, rows: list[Row], peers: dict[str, PeerResult]) -> list
         f"speedup {head}",
         f"speedup {scale}",
     ]
-    lines = [
-        "| " + " | ".join(columns) + " |",
-        "|" + "|".join("---" if i == 0 else "---:" for i in range(len(columns))) + "|",
-    ]
+    lines = md_table(columns)
     for row in rows:
         h = row.runs.get(head)
         s = row.runs.get(scale)
@@ -364,7 +313,7 @@ def table(config: Config, rows: list[Row], peers: dict[str, PeerResult]) -> list
             cols = [f"`{row.format}`", f"{h.chunks:,}" if h else "", "**row aborted**"]
             cols += [""] * (len(columns) - len(cols))
             cols[-1] = "; ".join(aborted).replace("|", "\\|")
-            lines.append("| " + " | ".join(cols) + " |")
+            lines.append(md_row(cols))
             continue
         ph, ps = peers.get(head), peers.get(scale)
         sh, sh_est = speedup(ph, h)
@@ -384,7 +333,7 @@ def table(config: Config, rows: list[Row], peers: dict[str, PeerResult]) -> list
             fmt_ratio(sh, sh_est),
             fmt_ratio(ss, ss_est),
         ]
-        lines.append("| " + " | ".join(cols) + " |")
+        lines.append(md_row(cols))
     return [*lines, ""]
 
 
@@ -488,7 +437,7 @@ def method_lines(
         f"- Timings: median of {config.repeats} measurements (3 above 100k chunks, as in "
         "bench_tags.py), `time.perf_counter`, cyclic GC disabled while the clock runs, "
         "runs under 5 ms looped within one measurement.  toolwire = parser construction, "
-        "every `feed`, `close`.  Event floor = `common.EventFloor` (one slotted delta per "
+        "every `feed`, `close`.  Event floor = `harness.EventFloor` (one slotted delta per "
         f"chunk) on the same chunks; per-chunk columns and the floor ratio are at {head}.",
         "- jiter re-parse: per chunk, append to the accumulated arguments text and "
         '`jiter.from_json(acc.encode(), partial_mode="trailing-strings")` all of it '
@@ -554,14 +503,9 @@ def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, Config]:
         help="only this format (repeatable; default: every text format with a renderer)",
     )
     ns = ap.parse_args(argv)
-    quick: bool = ns.quick
     config = Config(
-        sizes=[HEADLINE, SCALE_QUICK if quick else SCALE_FULL],
-        repeats=ns.repeats or (3 if quick else 5),
-        samples=ns.samples or (50 if quick else 200),
-        sample_budget=10.0 if quick else 60.0,
-        full_limit=ns.full_limit if ns.full_limit is not None else (3.0 if quick else 10.0),
-        full_budget=5.0 if quick else 15.0,
+        sizes=[HEADLINE, SCALE_QUICK if ns.quick else SCALE_FULL],
+        **run_settings(ns),
         formats=list(ns.formats or []),
     )
     return ns, config
@@ -577,7 +521,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not targets:
         print("error: no format to benchmark", file=sys.stderr)
         return 2
-    jiter = load_jiter()
+    jiter = next((peer.parse for peer in load_peers(["jiter"])), None)
     started = time.perf_counter()
 
     workloads: dict[str, tuple[str, Any]] = {}
@@ -604,11 +548,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     out = [
         "# toolwire: every text format on one streamed `write_file` call",
         "",
-        "Environment: "
-        + ", ".join(f"{k} {v}" for k, v in env.items())
-        + f"; benchmark took {elapsed:.0f} s"
-        + (" (--quick)" if ns.quick else "")
-        + ".",
+        environment_line(env, elapsed, ns.quick),
         "",
         f"{CHUNK}-character chunks; per-chunk and floor columns at {head}; `~` = estimated "
         "from sampled prefixes.",
@@ -633,8 +573,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "targets": target_results,
             "skipped": skipped,
         }
-        with open(ns.json, "w", encoding="utf-8") as fh:
-            json.dump(dump, fh, indent=1, ensure_ascii=False)
+        write_json(ns.json, dump)
         progress(f"raw results written to {ns.json}")
     return 0
 

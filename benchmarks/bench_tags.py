@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import partial
-from typing import Any, Protocol
+from typing import Any
 
 from common import (
     FLOOR_RATIO_GOAL,
@@ -29,24 +29,39 @@ from common import (
     LINEARITY_MAX,
     SPEEDUP_GOAL,
     SPEEDUP_MUST,
+    Peer,
     PrefixSample,
-    add_run_options,
     build_arguments,
     check_call,
-    environment,
     estimate_total,
+    load_peers,
+    probe,
+    reparse_runs,
+    run_settings,
+    sample_plan,
+    sample_prefix_costs,
+    wrap_tags,
+)
+from harness import (
+    Parser,
+    add_run_options,
+    chunk_count,
+    drive,
+    environment,
+    environment_line,
+    fewer_repeats,
     floor_run,
     fmt_ms,
     fmt_ratio,
     fmt_us,
+    md_row,
+    md_table,
     median,
     noop_run,
-    reparse_run,
-    sample_prefix_costs,
+    progress,
     split,
-    time_once,
     time_runs,
-    wrap_tags,
+    write_json,
 )
 
 KB = 1024
@@ -65,11 +80,6 @@ TARGET_SIZE = "100 KB"
 TARGET_CHUNK = 4
 
 
-class Parser(Protocol):
-    def feed(self, chunk: str) -> list[Any]: ...
-    def close(self) -> list[Any]: ...
-
-
 ParserFactory = Callable[[], Parser]
 
 
@@ -83,40 +93,6 @@ def default_factory() -> ParserFactory:
 # ---------------------------------------------------------------------------
 # Peers
 # ---------------------------------------------------------------------------
-
-
-@dataclass(slots=True)
-class Peer:
-    key: str
-    label: str
-    parse: Callable[[str], object]
-
-
-def load_peers() -> list[Peer]:
-    peers: list[Peer] = []
-    try:
-        from jiter import from_json
-    except ImportError:
-        print("warning: jiter is not installed; its column will be n/a", file=sys.stderr)
-    else:
-
-        def jiter_parse(acc: str) -> object:
-            return from_json(acc.encode(), partial_mode="trailing-strings")
-
-        peers.append(Peer("jiter", "jiter re-parse", jiter_parse))
-    try:
-        import partial_json_parser  # type: ignore[import-untyped]
-    except ImportError:
-        print(
-            "warning: partial-json-parser is not installed; its column will be n/a", file=sys.stderr
-        )
-    else:
-
-        def pjp_parse(acc: str) -> object:
-            return partial_json_parser.loads(acc)
-
-        peers.append(Peer("pjp", "partial-json-parser", pjp_parse))
-    return peers
 
 
 @dataclass(slots=True)
@@ -194,19 +170,6 @@ class Config:
     full_budget: float
 
 
-def repeats_for(config: Config, chunk_count: int) -> int:
-    """Fewer repeats where one run feeds very many chunks (1 MB at 1-4 chars)."""
-    if chunk_count > 500_000:
-        return min(config.repeats, 2)
-    if chunk_count > 100_000:
-        return min(config.repeats, 3)
-    return config.repeats
-
-
-def progress(message: str) -> None:
-    print(f"[bench] {message}", file=sys.stderr, flush=True)
-
-
 class PeerSampler:
     """Per-prefix samples for one (peer, size); shared by every chunk size, since a
     prefix's parse time depends only on its length."""
@@ -221,15 +184,9 @@ class PeerSampler:
         sample = self.cache.get(key)
         if sample is not None:
             return sample
-        peer.parse(text[: len(text) // 2])  # warm-up
-        full = time_once(lambda: peer.parse(text))  # the longest prefix: the dearest
+        full = probe(peer.parse, text)
         self.probe[key] = full
-        # Sampling costs about samples x full / 2 (more if per-prefix cost is
-        # superlinear, which only makes it cheaper): keep it within the budget.
-        count = self.config.samples
-        if full > 0:
-            count = min(count, max(10, int(self.config.sample_budget / (full / 2))))
-        tries = 3 if full < 0.02 else 1
+        count, tries = sample_plan(full, self.config.samples, self.config.sample_budget)
         progress(
             f"  sampling {peer.label} at {size_label}: {count} prefixes "
             f"(full text parses in {full * 1e3:.3g} ms)"
@@ -252,7 +209,7 @@ def run_cell(
 ) -> Cell:
     stream = wrap_tags(args_text)
     chunks = split(stream, chunk)
-    reps = repeats_for(config, len(chunks))
+    reps = fewer_repeats(config.repeats, len(chunks))
     cell = Cell(size_label, len(args_text), len(args_text.encode()), chunk, len(chunks), reps)
     cell.json_loads_s = json_loads_s
     progress(f"{size_label}, {chunk}-char chunks: {len(chunks):,} chunks, {reps} repeats")
@@ -269,25 +226,16 @@ def run_cell(
 
     cell.noop_s = median(time_runs(lambda: noop_run(chunks), reps))
     cell.floor_s = median(time_runs(lambda: floor_run(chunks), reps))
-
-    def toolwire_run() -> None:
-        p = make()
-        feed = p.feed
-        for c in chunks:
-            feed(c)
-        p.close()
-
-    cell.toolwire_runs = time_runs(toolwire_run, reps)
+    cell.toolwire_runs = time_runs(partial(drive, make, chunks), reps)
     cell.toolwire_s = median(cell.toolwire_runs)
 
-    arg_chunk_count = -(-len(args_text) // chunk)
+    arg_chunk_count = chunk_count(len(args_text), chunk)
     for peer in peers:
         sample = sampler.get(peer, size_label, args_text)
         estimate = estimate_total(sample, arg_chunk_count)
         if estimate <= config.full_limit:
             arg_chunks = split(args_text, chunk)
-            peer_reps = max(1, min(reps, int(config.full_budget / max(estimate, 1e-9))))
-            runs = time_runs(partial(reparse_run, peer.parse, arg_chunks), peer_reps, estimate)
+            runs = reparse_runs(peer.parse, arg_chunks, estimate, reps, config.full_budget)
             cell.peers[peer.key] = PeerResult(median(runs), False, estimate, runs, sample.failures)
         else:
             progress(f"  {peer.label}: full run would take ~{estimate:,.0f} s; estimated")
@@ -316,19 +264,14 @@ COLUMNS = (
 
 
 def table(cells: list[Cell], chunk: int) -> list[str]:
-    lines = [
-        f"### {chunk}-character chunks",
-        "",
-        "| " + " | ".join(COLUMNS) + " |",
-        "|" + "|".join("---" if i == 0 else "---:" for i in range(len(COLUMNS))) + "|",
-    ]
+    lines = [f"### {chunk}-character chunks", "", *md_table(COLUMNS)]
     for c in cells:
         if c.chunk != chunk:
             continue
         if c.aborted is not None:
             cols = [c.size_label, f"{c.chunks:,}", f"**row aborted: {c.aborted}**"]
             cols += [""] * (len(COLUMNS) - len(cols))
-            lines.append("| " + " | ".join(cols) + " |")
+            lines.append(md_row(cols))
             continue
         jiter = c.peers.get("jiter")
         pjp = c.peers.get("pjp")
@@ -348,7 +291,7 @@ def table(cells: list[Cell], chunk: int) -> list[str]:
             fmt_ratio(sj, sj_est),
             fmt_ratio(sp, sp_est),
         ]
-        lines.append("| " + " | ".join(cols) + " |")
+        lines.append(md_row(cols))
     return [*lines, ""]
 
 
@@ -498,11 +441,7 @@ def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, Config]:
     config = Config(
         sizes=list(SIZES[:3] if quick else SIZES),
         chunk_sizes=[4] if quick else list(CHUNK_SIZES),
-        repeats=ns.repeats or (3 if quick else 5),
-        samples=ns.samples or (50 if quick else 200),
-        sample_budget=10.0 if quick else 60.0,
-        full_limit=ns.full_limit if ns.full_limit is not None else (3.0 if quick else 10.0),
-        full_budget=5.0 if quick else 15.0,
+        **run_settings(ns),
     )
     return ns, config
 
@@ -546,11 +485,7 @@ def main(argv: Sequence[str] | None = None, factory: ParserFactory | None = None
     out = [
         "# toolwire `tags` parser: one streamed `write_file` call",
         "",
-        "Environment: "
-        + ", ".join(f"{k} {v}" for k, v in env.items())
-        + f"; benchmark took {elapsed:.0f} s"
-        + (" (--quick)" if ns.quick else "")
-        + ".",
+        environment_line(env, elapsed, ns.quick),
         "",
         'Workload: `<analysis>short</analysis><tool_call>{"name": "write_file", '
         '"arguments": ARGS}</tool_call><final_answer>done</final_answer>`, ARGS = '
@@ -578,8 +513,7 @@ def main(argv: Sequence[str] | None = None, factory: ParserFactory | None = None
             },
             "targets": targets,
         }
-        with open(ns.json, "w", encoding="utf-8") as fh:
-            json.dump(dump, fh, indent=1, ensure_ascii=False)
+        write_json(ns.json, dump)
         progress(f"raw results written to {ns.json}")
     return 0
 

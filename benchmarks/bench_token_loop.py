@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import json
 import os
 import sys
 import time
@@ -41,7 +40,20 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from common import TOOL_NAME, build_arguments, environment, median, time_runs
+from common import TOOL_NAME, WRITE_FILE_TOOL, build_arguments, function_tool
+from harness import (
+    environment,
+    environment_line,
+    fmt_us,
+    md_row,
+    md_table,
+    median,
+    noop_run,
+    progress,
+    ratio,
+    time_runs,
+    write_json,
+)
 
 import toolwire
 from toolwire.cli.demo import demo_prompt
@@ -57,43 +69,13 @@ IDS_FULL, IDS_QUICK = 20_000, 1_000
 """Sampled ids per turn (about: the call's content is sized to it)."""
 
 SCHEMAS: list[dict[str, Any]] = [
-    {
-        "type": "function",
-        "function": {
-            "name": TOOL_NAME,
-            "description": "Write a file.",
-            "parameters": {
-                "type": "object",
-                "properties": {
-                    "path": {"type": "string"},
-                    "content": {"type": "string"},
-                    "options": {"type": "object"},
-                },
-                "required": ["path", "content"],
-            },
-        },
-    },
-    {
-        "type": "function",
-        "function": {
-            "name": "fetch",
-            "description": "Fetch a URL.",
-            "parameters": {
-                "type": "object",
-                "properties": {"url": {"type": "string"}},
-                "required": ["url"],
-            },
-        },
-    },
+    WRITE_FILE_TOOL,
+    function_tool("fetch", "Fetch a URL.", {"url": "string"}, ["url"]),
 ]
 """write_file (qwen3-coder types its raw values by it) and the eager part's fetch."""
 
 LOGPROB = -0.25
 """The scripted logprob of every sampled id (a float, as an engine gives)."""
-
-
-def progress(message: str) -> None:
-    print(f"[bench] {message}", file=sys.stderr, flush=True)
 
 
 # ---------------------------------------------------------------------------
@@ -254,6 +236,7 @@ def measure_cost(w: Workload, repeats: int) -> CostRow:
     ]
     turns = [(w.prompt_ids + before, kept) for before, kept in turns]
     pairs = [[(i, LOGPROB) for i in kept] for _, kept in turns]
+    every_pair = [p for turn_pairs in pairs for p in turn_pairs]
     decode = w.tok.decode
 
     def detok_pieces(context: list[int], kept: list[int]) -> list[str]:
@@ -263,15 +246,6 @@ def measure_cost(w: Workload, repeats: int) -> CostRow:
     pieces = [[p for p in detok_pieces(c, k) if p] for c, k in turns]
     r = renderer(w.format)
     progress(f"  {row.sampled_ids:,} sampled ids in {TURNS} turns; {repeats} repeats")
-
-    def noop(_: Any) -> None:
-        pass
-
-    def noop_run() -> None:
-        f = noop
-        for turn_pairs in pairs:
-            for p in turn_pairs:
-                f(p)
 
     def detok_run() -> None:
         for (context, _), turn_pairs in zip(turns, pairs, strict=True):
@@ -306,7 +280,7 @@ def measure_cost(w: Workload, repeats: int) -> CostRow:
             max_steps=TURNS,
         )
 
-    row.noop_s = median(time_runs(noop_run, repeats))
+    row.noop_s = median(time_runs(lambda: noop_run(every_pair), repeats))
     row.detok_s = median(time_runs(detok_run, repeats))
     row.parser_s = median(time_runs(parser_run, repeats))
     row.text_loop_s = median(time_runs(text_loop_run, repeats))
@@ -315,12 +289,12 @@ def measure_cost(w: Workload, repeats: int) -> CostRow:
     return row
 
 
-def fmt_us(seconds: float | None) -> str:
-    return "n/a" if seconds is None else f"{seconds * 1e6:.2f}"
+def us(seconds: float | None) -> str:
+    return fmt_us(seconds, digits=2)
 
 
-def ratio(a: float | None, b: float | None) -> str:
-    return "n/a" if a is None or not b else f"{a / b:.2f}x"
+def times(a: float | None, b: float | None) -> str:
+    return ratio(a, b, lambda value: f"{value:.2f}x")
 
 
 def cost_table(rows: list[CostRow]) -> list[str]:
@@ -337,10 +311,7 @@ def cost_table(rows: list[CostRow]) -> list[str]:
         "token loop / text loop",
         "(token loop - text loop - detokenizer) µs/id",
     ]
-    lines = [
-        "| " + " | ".join(columns) + " |",
-        "|" + "|".join("---" if i < 2 else "---:" for i in range(len(columns))) + "|",
-    ]
+    lines = md_table(columns, left=2)
     for row in rows:
         if row.aborted is not None:
             cells = [
@@ -350,7 +321,7 @@ def cost_table(rows: list[CostRow]) -> list[str]:
                 row.aborted.replace("|", "\\|"),
             ]
             cells += [""] * (len(columns) - len(cells))
-            lines.append("| " + " | ".join(cells) + " |")
+            lines.append(md_row(cells))
             continue
         rest = None
         if row.token_loop_s and row.text_loop_s and row.detok_s:
@@ -359,16 +330,16 @@ def cost_table(rows: list[CostRow]) -> list[str]:
             f"`{row.format}`",
             row.tokenizer,
             f"{row.sampled_ids:,}",
-            fmt_us(row.per_id(row.noop_s)),
-            fmt_us(row.per_id(row.detok_s)),
-            fmt_us(row.per_id(row.parser_s)),
-            fmt_us(row.per_id(row.text_loop_s)),
-            fmt_us(row.per_id(row.token_loop_s)),
-            ratio(row.token_loop_s, row.detok_s),
-            ratio(row.token_loop_s, row.text_loop_s),
-            fmt_us(row.per_id(rest)),
+            us(row.per_id(row.noop_s)),
+            us(row.per_id(row.detok_s)),
+            us(row.per_id(row.parser_s)),
+            us(row.per_id(row.text_loop_s)),
+            us(row.per_id(row.token_loop_s)),
+            times(row.token_loop_s, row.detok_s),
+            times(row.token_loop_s, row.text_loop_s),
+            us(row.per_id(rest)),
         ]
-        lines.append("| " + " | ".join(cells) + " |")
+        lines.append(md_row(cells))
     return lines
 
 
@@ -593,11 +564,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     out = [
         "# toolwire: the token loop",
         "",
-        "Environment: "
-        + ", ".join(f"{k} {v}" for k, v in env.items())
-        + f"; benchmark took {elapsed:.0f} s"
-        + (" (--quick)" if quick else "")
-        + ".",
+        environment_line(env, elapsed, quick),
         "",
         f"## Cost per sampled id ({TURNS} turns of ~{target_ids:,} ids, one write_file call "
         f"each, read id by id; medians of {repeats})",
@@ -628,8 +595,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "cost": [asdict(r) for r in rows],
             "eager": {"info": eager_info, "rows": [asdict(r) for r in eager_rows]},
         }
-        with open(ns.json, "w", encoding="utf-8") as fh:
-            json.dump(dump, fh, indent=1, ensure_ascii=False)
+        write_json(ns.json, dump)
         progress(f"raw results written to {ns.json}")
     return 0
 
