@@ -26,45 +26,8 @@ from dataclasses import asdict, dataclass, field
 from functools import partial
 from typing import Any, Protocol
 
-from common import (
-    FLOOR_RATIO_GOAL,
-    FLOOR_RATIO_MUST,
-    LINEARITY_MAX,
-    SPEEDUP_GOAL,
-    SPEEDUP_MUST,
-    TOOL_NAME,
-    WRITE_FILE_TOOL,
-    PrefixSample,
-    build_arguments,
-    check_call,
-    estimate_total,
-    load_peers,
-    probe,
-    reparse_runs,
-    run_settings,
-    sample_plan,
-    sample_prefix_costs,
-)
-from harness import (
-    Parser,
-    add_run_options,
-    drive,
-    environment,
-    environment_line,
-    fewer_repeats,
-    floor_run,
-    fmt_ms,
-    fmt_ratio,
-    fmt_us,
-    md_row,
-    md_table,
-    median,
-    noop_run,
-    progress,
-    split,
-    time_runs,
-    write_json,
-)
+import common
+import harness
 
 KB = 1024
 HEADLINE: tuple[str, int] = ("100 KB", 100 * KB)
@@ -75,7 +38,7 @@ SCALE_QUICK: tuple[str, int] = ("10 KB", 10 * KB)
 CHUNK = 4
 """Characters per chunk: about one LLM token."""
 
-TOOLS: list[dict[str, Any]] = [WRITE_FILE_TOOL]
+TOOLS: list[dict[str, Any]] = [common.WRITE_FILE_TOOL]
 """The schema of build_arguments' value: the raw-value formats type their values by it."""
 NEEDS_TOOLS = frozenset({"qwen3-coder", "glm-4.5", "glm-4.7"})
 
@@ -86,7 +49,7 @@ class Renderer(Protocol):
     def render_call(self, name: str, arguments: Mapping[str, Any]) -> str: ...
 
 
-ParserFactory = Callable[[], Parser]
+ParserFactory = Callable[[], harness.Parser]
 
 
 @dataclass(slots=True)
@@ -140,7 +103,7 @@ def load_targets(only: Sequence[str] | None) -> tuple[list[Target], list[str]]:
             shown["tools"] = "write_file schema"
         make: ParserFactory = partial(toolwire.parser, name, **kwargs)
         make()  # fail here, once, if the parser cannot be built
-        targets.append(Target(name, make, partial(rend.render_call, TOOL_NAME), shown))
+        targets.append(Target(name, make, partial(rend.render_call, common.TOOL_NAME), shown))
     return targets, skipped
 
 
@@ -189,7 +152,7 @@ def check_events(
     """One untimed run (also the warm-up), checked by common.check_call, plus a note
     when the tool_call does not come from the chunk holding its span's last character.
     Returns (reason to abort or None, events, deltas, notes)."""
-    got = check_call(make, chunks, expected)
+    got = common.check_call(make, chunks, expected)
     notes: list[str] = []
     if got.reason is not None:
         return got.reason, got.events, got.deltas, notes
@@ -207,22 +170,22 @@ def check_events(
 
 def measure(config: Config, target: Target, size_label: str, value: Any) -> SizeRun:
     stream = target.render(value)
-    chunks = split(stream, CHUNK)
-    reps = fewer_repeats(config.repeats, len(chunks))
+    chunks = harness.split(stream, CHUNK)
+    reps = harness.fewer_repeats(config.repeats, len(chunks))
     run = SizeRun(size_label, len(stream), len(chunks), reps)
-    progress(f"{target.format} {size_label}: {len(chunks):,} chunks, {reps} repeats")
+    harness.progress(f"{target.format} {size_label}: {len(chunks):,} chunks, {reps} repeats")
     reason, n_events, n_deltas, notes = check_events(target.make, chunks, value)
     if reason is not None:
         run.aborted = reason
-        progress(f"  ABORTED: {reason}")
+        harness.progress(f"  ABORTED: {reason}")
         return run
     run.events_per_run, run.deltas_per_run = n_events, n_deltas
     run.notes.extend(notes)
 
-    run.noop_s = median(time_runs(lambda: noop_run(chunks), reps))
-    run.floor_s = median(time_runs(lambda: floor_run(chunks), reps))
-    run.toolwire_runs = time_runs(partial(drive, target.make, chunks), reps)
-    run.toolwire_s = median(run.toolwire_runs)
+    run.noop_s = harness.median(harness.time_runs(lambda: harness.noop_run(chunks), reps))
+    run.floor_s = harness.median(harness.time_runs(lambda: harness.floor_run(chunks), reps))
+    run.toolwire_runs = harness.time_runs(partial(harness.drive, target.make, chunks), reps)
+    run.toolwire_s = harness.median(run.toolwire_runs)
     return run
 
 
@@ -239,7 +202,7 @@ class PeerResult:
     probe_full_s: float
     chunks: int
     runs: list[float] = field(default_factory=list)
-    sample: PrefixSample | None = None
+    sample: common.PrefixSample | None = None
 
 
 def peer_cost(
@@ -247,21 +210,21 @@ def peer_cost(
 ) -> PeerResult:
     """The re-parse approach on ARGS cut into ``CHUNK``-character chunks: run in full
     when its estimated total is at most ``full_limit``, else the estimate (``~``)."""
-    full = probe(parse, args_text)
-    count, tries = sample_plan(full, config.samples, config.sample_budget)
-    progress(
+    full = common.probe(parse, args_text)
+    count, tries = common.sample_plan(full, config.samples, config.sample_budget)
+    harness.progress(
         f"jiter re-parse {size_label}: sampling {count} prefixes "
         f"(full text parses in {full * 1e3:.3g} ms)"
     )
-    sample = sample_prefix_costs(parse, args_text, count, tries)
-    arg_chunks = split(args_text, CHUNK)
-    estimate = estimate_total(sample, len(arg_chunks))
+    sample = common.sample_prefix_costs(parse, args_text, count, tries)
+    arg_chunks = harness.split(args_text, CHUNK)
+    estimate = common.estimate_total(sample, len(arg_chunks))
     if estimate > config.full_limit:
-        progress(f"  full run would take ~{estimate:,.0f} s; estimated")
+        harness.progress(f"  full run would take ~{estimate:,.0f} s; estimated")
         return PeerResult(estimate, True, estimate, full, len(arg_chunks), [], sample)
-    runs = reparse_runs(parse, arg_chunks, estimate, config.repeats, config.full_budget)
-    progress(f"  full run, {len(runs)} repeats (~{estimate:.2g} s each)")
-    return PeerResult(median(runs), False, estimate, full, len(arg_chunks), runs, sample)
+    runs = common.reparse_runs(parse, arg_chunks, estimate, config.repeats, config.full_budget)
+    harness.progress(f"  full run, {len(runs)} repeats (~{estimate:.2g} s each)")
+    return PeerResult(harness.median(runs), False, estimate, full, len(arg_chunks), runs, sample)
 
 
 # ---------------------------------------------------------------------------
@@ -304,7 +267,7 @@ def table(config: Config, rows: list[Row], peers: dict[str, PeerResult]) -> list
         f"speedup {head}",
         f"speedup {scale}",
     ]
-    lines = md_table(columns)
+    lines = harness.md_table(columns)
     for row in rows:
         h = row.runs.get(head)
         s = row.runs.get(scale)
@@ -313,7 +276,7 @@ def table(config: Config, rows: list[Row], peers: dict[str, PeerResult]) -> list
             cols = [f"`{row.format}`", f"{h.chunks:,}" if h else "", "**row aborted**"]
             cols += [""] * (len(columns) - len(cols))
             cols[-1] = "; ".join(aborted).replace("|", "\\|")
-            lines.append(md_row(cols))
+            lines.append(harness.md_row(cols))
             continue
         ph, ps = peers.get(head), peers.get(scale)
         sh, sh_est = speedup(ph, h)
@@ -322,18 +285,18 @@ def table(config: Config, rows: list[Row], peers: dict[str, PeerResult]) -> list
         cols = [
             f"`{row.format}`",
             f"{h.chunks:,}" if h else "n/a",
-            fmt_us(h.per_chunk(h.toolwire_s)) if h else "n/a",
-            fmt_us(h.per_chunk(h.floor_s)) if h else "n/a",
-            fmt_ratio(h.floor_ratio) if h else "n/a",
-            fmt_ms(h.toolwire_s) if h else "n/a",
-            fmt_ms(s.toolwire_s) if s else "n/a",
+            harness.fmt_us(h.per_chunk(h.toolwire_s)) if h else "n/a",
+            harness.fmt_us(h.per_chunk(h.floor_s)) if h else "n/a",
+            harness.fmt_ratio(h.floor_ratio) if h else "n/a",
+            harness.fmt_ms(h.toolwire_s) if h else "n/a",
+            harness.fmt_ms(s.toolwire_s) if s else "n/a",
             "n/a" if g is None else f"{g:.2f}x",
-            fmt_ms(ph.seconds, ph.estimated) if ph else "n/a",
-            fmt_ms(ps.seconds, ps.estimated) if ps else "n/a",
-            fmt_ratio(sh, sh_est),
-            fmt_ratio(ss, ss_est),
+            harness.fmt_ms(ph.seconds, ph.estimated) if ph else "n/a",
+            harness.fmt_ms(ps.seconds, ps.estimated) if ps else "n/a",
+            harness.fmt_ratio(sh, sh_est),
+            harness.fmt_ratio(ss, ss_est),
         ]
-        lines.append(md_row(cols))
+        lines.append(harness.md_row(cols))
     return [*lines, ""]
 
 
@@ -358,14 +321,14 @@ def evaluate_targets(
             {
                 "format": row.format,
                 "floor_ratio": ratio,
-                "floor_goal": None if ratio is None else ratio <= FLOOR_RATIO_GOAL,
-                "floor_must": None if ratio is None else ratio <= FLOOR_RATIO_MUST,
+                "floor_goal": None if ratio is None else ratio <= common.FLOOR_RATIO_GOAL,
+                "floor_must": None if ratio is None else ratio <= common.FLOOR_RATIO_MUST,
                 "growth": g,
-                "growth_ok": None if g is None else g <= LINEARITY_MAX,
+                "growth_ok": None if g is None else g <= common.LINEARITY_MAX,
                 "speedup": sp,
                 "speedup_estimated": sp_est,
-                "speedup_goal": None if sp is None else sp >= SPEEDUP_GOAL,
-                "speedup_must": None if sp is None else sp >= SPEEDUP_MUST,
+                "speedup_goal": None if sp is None else sp >= common.SPEEDUP_GOAL,
+                "speedup_must": None if sp is None else sp >= common.SPEEDUP_MUST,
             }
         )
     return results
@@ -374,13 +337,15 @@ def evaluate_targets(
 def summary_lines(config: Config, targets: list[dict[str, Any]]) -> list[str]:
     head = config.sizes[0][0]
     small, big = sorted(config.sizes, key=lambda s: s[1])
+    floor_goal, floor_must = common.FLOOR_RATIO_GOAL, common.FLOOR_RATIO_MUST
+    speedup_goal, speedup_must = common.SPEEDUP_GOAL, common.SPEEDUP_MUST
     lines = [
         "## Targets (those of bench_tags.py, per format)",
         "",
-        f"toolwire / floor at {head} <= {FLOOR_RATIO_GOAL:g}x (must {FLOOR_RATIO_MUST:g}x); "
-        f"{big[0]} total <= {LINEARITY_MAX:g}x the {small[0]} total"
+        f"toolwire / floor at {head} <= {floor_goal:g}x (must {floor_must:g}x); "
+        f"{big[0]} total <= {common.LINEARITY_MAX:g}x the {small[0]} total"
         + (" (info only: 10x the size is not the 1 MB target)" if big[1] != SCALE_FULL[1] else "")
-        + f"; speedup vs jiter re-parse at {head} >= {SPEEDUP_GOAL:g}x (must {SPEEDUP_MUST:g}x).",
+        + f"; speedup vs jiter re-parse at {head} >= {speedup_goal:g}x (must {speedup_must:g}x).",
         "",
     ]
 
@@ -392,7 +357,7 @@ def summary_lines(config: Config, targets: list[dict[str, Any]]) -> list[str]:
 
     for t in targets:
         parts = [
-            "floor " + mark(t["floor_must"], t["floor_goal"], fmt_ratio(t["floor_ratio"])),
+            "floor " + mark(t["floor_must"], t["floor_goal"], harness.fmt_ratio(t["floor_ratio"])),
             "linearity "
             + mark(
                 t["growth_ok"],
@@ -403,7 +368,7 @@ def summary_lines(config: Config, targets: list[dict[str, Any]]) -> list[str]:
             + mark(
                 t["speedup_must"],
                 t["speedup_goal"],
-                fmt_ratio(t["speedup"], t["speedup_estimated"]),
+                harness.fmt_ratio(t["speedup"], t["speedup_estimated"]),
             ),
         ]
         lines.append(f"- `{t['format']}`: " + "; ".join(parts))
@@ -494,7 +459,7 @@ def method_lines(
 
 def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, Config]:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    add_run_options(ap, "10 KB and 100 KB (no 1 MB), fewer repeats and samples")
+    harness.add_run_options(ap, "10 KB and 100 KB (no 1 MB), fewer repeats and samples")
     ap.add_argument(
         "--format",
         action="append",
@@ -505,7 +470,7 @@ def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, Config]:
     ns = ap.parse_args(argv)
     config = Config(
         sizes=[HEADLINE, SCALE_QUICK if ns.quick else SCALE_FULL],
-        **run_settings(ns),
+        **common.run_settings(ns),
         formats=list(ns.formats or []),
     )
     return ns, config
@@ -521,12 +486,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not targets:
         print("error: no format to benchmark", file=sys.stderr)
         return 2
-    jiter = next((peer.parse for peer in load_peers(["jiter"])), None)
+    jiter = next((peer.parse for peer in common.load_peers(["jiter"])), None)
     started = time.perf_counter()
 
     workloads: dict[str, tuple[str, Any]] = {}
     for label, size in config.sizes:
-        args_text, value = build_arguments(size)
+        args_text, value = common.build_arguments(size)
         assert json.loads(args_text) == value
         workloads[label] = (args_text, value)
 
@@ -543,12 +508,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             peers[label] = peer_cost(config, jiter, label, workloads[label][0])
     elapsed = time.perf_counter() - started
 
-    env = environment("jiter")
+    env = harness.environment("jiter")
     head = config.sizes[0][0]
     out = [
         "# toolwire: every text format on one streamed `write_file` call",
         "",
-        environment_line(env, elapsed, ns.quick),
+        harness.environment_line(env, elapsed, ns.quick),
         "",
         f"{CHUNK}-character chunks; per-chunk and floor columns at {head}; `~` = estimated "
         "from sampled prefixes.",
@@ -573,8 +538,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             "targets": target_results,
             "skipped": skipped,
         }
-        write_json(ns.json, dump)
-        progress(f"raw results written to {ns.json}")
+        harness.write_json(ns.json, dump)
+        harness.progress(f"raw results written to {ns.json}")
     return 0
 
 

@@ -23,46 +23,8 @@ from dataclasses import asdict, dataclass, field
 from functools import partial
 from typing import Any
 
-from common import (
-    FLOOR_RATIO_GOAL,
-    FLOOR_RATIO_MUST,
-    LINEARITY_MAX,
-    SPEEDUP_GOAL,
-    SPEEDUP_MUST,
-    Peer,
-    PrefixSample,
-    build_arguments,
-    check_call,
-    estimate_total,
-    load_peers,
-    probe,
-    reparse_runs,
-    run_settings,
-    sample_plan,
-    sample_prefix_costs,
-    wrap_tags,
-)
-from harness import (
-    Parser,
-    add_run_options,
-    chunk_count,
-    drive,
-    environment,
-    environment_line,
-    fewer_repeats,
-    floor_run,
-    fmt_ms,
-    fmt_ratio,
-    fmt_us,
-    md_row,
-    md_table,
-    median,
-    noop_run,
-    progress,
-    split,
-    time_runs,
-    write_json,
-)
+import common
+import harness
 
 KB = 1024
 SIZES: tuple[tuple[str, int], ...] = (
@@ -80,12 +42,12 @@ TARGET_SIZE = "100 KB"
 TARGET_CHUNK = 4
 
 
-ParserFactory = Callable[[], Parser]
+ParserFactory = Callable[[], harness.Parser]
 
 
 def default_factory() -> ParserFactory:
     toolwire: Any = importlib.import_module("toolwire")
-    make: Callable[[str], Parser] = toolwire.parser
+    make: Callable[[str], harness.Parser] = toolwire.parser
     make("tags")  # fail here, once, if the parser does not exist yet
     return lambda: make("tags")
 
@@ -151,7 +113,7 @@ def check_events(
     """One untimed run (also the warm-up), checked by common.check_call, plus a note
     when the tool_call does not come from the chunk holding the closing ``}``.
     Returns (reason to abort or None, events, deltas, notes)."""
-    got = check_call(make, chunks, expected)
+    got = common.check_call(make, chunks, expected)
     notes: list[str] = []
     if got.reason is None and (not got.emitted_at or got.emitted_at[0] != close_at):
         where = f"chunk {got.emitted_at[0]}" if got.emitted_at else "close()"
@@ -176,22 +138,22 @@ class PeerSampler:
 
     def __init__(self, config: Config) -> None:
         self.config = config
-        self.cache: dict[tuple[str, str], PrefixSample] = {}
+        self.cache: dict[tuple[str, str], common.PrefixSample] = {}
         self.probe: dict[tuple[str, str], float] = {}
 
-    def get(self, peer: Peer, size_label: str, text: str) -> PrefixSample:
+    def get(self, peer: common.Peer, size_label: str, text: str) -> common.PrefixSample:
         key = (peer.key, size_label)
         sample = self.cache.get(key)
         if sample is not None:
             return sample
-        full = probe(peer.parse, text)
+        full = common.probe(peer.parse, text)
         self.probe[key] = full
-        count, tries = sample_plan(full, self.config.samples, self.config.sample_budget)
-        progress(
+        count, tries = common.sample_plan(full, self.config.samples, self.config.sample_budget)
+        harness.progress(
             f"  sampling {peer.label} at {size_label}: {count} prefixes "
             f"(full text parses in {full * 1e3:.3g} ms)"
         )
-        sample = sample_prefix_costs(peer.parse, text, count, tries)
+        sample = common.sample_prefix_costs(peer.parse, text, count, tries)
         self.cache[key] = sample
         return sample
 
@@ -199,7 +161,7 @@ class PeerSampler:
 def run_cell(
     config: Config,
     make: ParserFactory,
-    peers: list[Peer],
+    peers: list[common.Peer],
     sampler: PeerSampler,
     size_label: str,
     args_text: str,
@@ -207,38 +169,40 @@ def run_cell(
     json_loads_s: float,
     chunk: int,
 ) -> Cell:
-    stream = wrap_tags(args_text)
-    chunks = split(stream, chunk)
-    reps = fewer_repeats(config.repeats, len(chunks))
+    stream = common.wrap_tags(args_text)
+    chunks = harness.split(stream, chunk)
+    reps = harness.fewer_repeats(config.repeats, len(chunks))
     cell = Cell(size_label, len(args_text), len(args_text.encode()), chunk, len(chunks), reps)
     cell.json_loads_s = json_loads_s
-    progress(f"{size_label}, {chunk}-char chunks: {len(chunks):,} chunks, {reps} repeats")
+    harness.progress(f"{size_label}, {chunk}-char chunks: {len(chunks):,} chunks, {reps} repeats")
 
     # Index of the chunk that holds the `}` closing the tool call's JSON body.
     body_end = stream.index("</tool_call>") - 1
     reason, n_events, n_deltas, notes = check_events(make, chunks, expected, body_end // chunk)
     if reason is not None:
         cell.aborted = reason
-        progress(f"  ABORTED: {reason}")
+        harness.progress(f"  ABORTED: {reason}")
         return cell
     cell.events_per_run, cell.deltas_per_run = n_events, n_deltas
     cell.notes.extend(notes)
 
-    cell.noop_s = median(time_runs(lambda: noop_run(chunks), reps))
-    cell.floor_s = median(time_runs(lambda: floor_run(chunks), reps))
-    cell.toolwire_runs = time_runs(partial(drive, make, chunks), reps)
-    cell.toolwire_s = median(cell.toolwire_runs)
+    cell.noop_s = harness.median(harness.time_runs(lambda: harness.noop_run(chunks), reps))
+    cell.floor_s = harness.median(harness.time_runs(lambda: harness.floor_run(chunks), reps))
+    cell.toolwire_runs = harness.time_runs(partial(harness.drive, make, chunks), reps)
+    cell.toolwire_s = harness.median(cell.toolwire_runs)
 
-    arg_chunk_count = chunk_count(len(args_text), chunk)
+    arg_chunk_count = harness.chunk_count(len(args_text), chunk)
     for peer in peers:
         sample = sampler.get(peer, size_label, args_text)
-        estimate = estimate_total(sample, arg_chunk_count)
+        estimate = common.estimate_total(sample, arg_chunk_count)
         if estimate <= config.full_limit:
-            arg_chunks = split(args_text, chunk)
-            runs = reparse_runs(peer.parse, arg_chunks, estimate, reps, config.full_budget)
-            cell.peers[peer.key] = PeerResult(median(runs), False, estimate, runs, sample.failures)
+            arg_chunks = harness.split(args_text, chunk)
+            runs = common.reparse_runs(peer.parse, arg_chunks, estimate, reps, config.full_budget)
+            cell.peers[peer.key] = PeerResult(
+                harness.median(runs), False, estimate, runs, sample.failures
+            )
         else:
-            progress(f"  {peer.label}: full run would take ~{estimate:,.0f} s; estimated")
+            harness.progress(f"  {peer.label}: full run would take ~{estimate:,.0f} s; estimated")
             cell.peers[peer.key] = PeerResult(estimate, True, estimate, [], sample.failures)
     return cell
 
@@ -264,14 +228,14 @@ COLUMNS = (
 
 
 def table(cells: list[Cell], chunk: int) -> list[str]:
-    lines = [f"### {chunk}-character chunks", "", *md_table(COLUMNS)]
+    lines = [f"### {chunk}-character chunks", "", *harness.md_table(COLUMNS)]
     for c in cells:
         if c.chunk != chunk:
             continue
         if c.aborted is not None:
             cols = [c.size_label, f"{c.chunks:,}", f"**row aborted: {c.aborted}**"]
             cols += [""] * (len(COLUMNS) - len(cols))
-            lines.append(md_row(cols))
+            lines.append(harness.md_row(cols))
             continue
         jiter = c.peers.get("jiter")
         pjp = c.peers.get("pjp")
@@ -280,18 +244,18 @@ def table(cells: list[Cell], chunk: int) -> list[str]:
         cols = [
             c.size_label,
             f"{c.chunks:,}",
-            fmt_us(c.per_chunk(c.noop_s)),
-            fmt_us(c.per_chunk(c.floor_s)),
-            fmt_us(c.per_chunk(c.toolwire_s)),
-            fmt_ratio(c.floor_ratio),
-            fmt_ms(c.json_loads_s),
-            fmt_ms(c.toolwire_s),
-            fmt_ms(jiter.seconds, jiter.estimated) if jiter else "n/a",
-            fmt_ms(pjp.seconds, pjp.estimated) if pjp else "n/a",
-            fmt_ratio(sj, sj_est),
-            fmt_ratio(sp, sp_est),
+            harness.fmt_us(c.per_chunk(c.noop_s)),
+            harness.fmt_us(c.per_chunk(c.floor_s)),
+            harness.fmt_us(c.per_chunk(c.toolwire_s)),
+            harness.fmt_ratio(c.floor_ratio),
+            harness.fmt_ms(c.json_loads_s),
+            harness.fmt_ms(c.toolwire_s),
+            harness.fmt_ms(jiter.seconds, jiter.estimated) if jiter else "n/a",
+            harness.fmt_ms(pjp.seconds, pjp.estimated) if pjp else "n/a",
+            harness.fmt_ratio(sj, sj_est),
+            harness.fmt_ratio(sp, sp_est),
         ]
-        lines.append(md_row(cols))
+        lines.append(harness.md_row(cols))
     return [*lines, ""]
 
 
@@ -313,12 +277,12 @@ def evaluate_targets(cells: list[Cell]) -> list[dict[str, Any]]:
     ratio = c.floor_ratio if c else None
     results.append(
         {
-            "target": f"toolwire <= {FLOOR_RATIO_GOAL:g}x event floor "
-            f"(must <= {FLOOR_RATIO_MUST:g}x), {TARGET_SIZE}, {TARGET_CHUNK}-char chunks",
+            "target": f"toolwire <= {common.FLOOR_RATIO_GOAL:g}x event floor "
+            f"(must <= {common.FLOOR_RATIO_MUST:g}x), {TARGET_SIZE}, {TARGET_CHUNK}-char chunks",
             "value": ratio,
-            "display": fmt_ratio(ratio),
-            "goal": None if ratio is None else ratio <= FLOOR_RATIO_GOAL,
-            "must": None if ratio is None else ratio <= FLOOR_RATIO_MUST,
+            "display": harness.fmt_ratio(ratio),
+            "goal": None if ratio is None else ratio <= common.FLOOR_RATIO_GOAL,
+            "must": None if ratio is None else ratio <= common.FLOOR_RATIO_MUST,
         }
     )
 
@@ -330,10 +294,10 @@ def evaluate_targets(cells: list[Cell]) -> list[dict[str, Any]]:
         growth = None
         if small and big and small.toolwire_s and big.toolwire_s:
             growth = big.toolwire_s / small.toolwire_s
-        ok = None if growth is None else growth <= LINEARITY_MAX
+        ok = None if growth is None else growth <= common.LINEARITY_MAX
         results.append(
             {
-                "target": f"linearity: 1 MB total <= {LINEARITY_MAX:g}x the 100 KB total, "
+                "target": f"linearity: 1 MB total <= {common.LINEARITY_MAX:g}x the 100 KB total, "
                 f"{chunk}-char chunks" + ("" if chunk == TARGET_CHUNK else " (info)"),
                 "value": growth,
                 "display": "n/a" if growth is None else f"{growth:.2f}x",
@@ -347,13 +311,13 @@ def evaluate_targets(cells: list[Cell]) -> list[dict[str, Any]]:
         speedup, est = c.speedup("jiter") if c else (None, False)
         results.append(
             {
-                "target": f"toolwire >= {SPEEDUP_GOAL:g}x faster than jiter re-parse "
-                f"(must >= {SPEEDUP_MUST:g}x), {size}, {TARGET_CHUNK}-char chunks",
+                "target": f"toolwire >= {common.SPEEDUP_GOAL:g}x faster than jiter re-parse "
+                f"(must >= {common.SPEEDUP_MUST:g}x), {size}, {TARGET_CHUNK}-char chunks",
                 "value": speedup,
                 "estimated": est,
-                "display": fmt_ratio(speedup, est),
-                "goal": None if speedup is None else speedup >= SPEEDUP_GOAL,
-                "must": None if speedup is None else speedup >= SPEEDUP_MUST,
+                "display": harness.fmt_ratio(speedup, est),
+                "goal": None if speedup is None else speedup >= common.SPEEDUP_GOAL,
+                "must": None if speedup is None else speedup >= common.SPEEDUP_MUST,
             }
         )
     return results
@@ -435,13 +399,13 @@ def method_lines(config: Config, cells: list[Cell], sampler: PeerSampler) -> lis
 
 def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, Config]:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    add_run_options(ap, "1 KB-100 KB at 4-char chunks only, fewer repeats and samples")
+    harness.add_run_options(ap, "1 KB-100 KB at 4-char chunks only, fewer repeats and samples")
     ns = ap.parse_args(argv)
     quick: bool = ns.quick
     config = Config(
         sizes=list(SIZES[:3] if quick else SIZES),
         chunk_sizes=[4] if quick else list(CHUNK_SIZES),
-        **run_settings(ns),
+        **common.run_settings(ns),
     )
     return ns, config
 
@@ -457,14 +421,14 @@ def main(argv: Sequence[str] | None = None, factory: ParserFactory | None = None
                 file=sys.stderr,
             )
             return 2
-    peers = load_peers()
+    peers = common.load_peers()
     sampler = PeerSampler(config)
     started = time.perf_counter()
     cells: list[Cell] = []
     for size_label, size in config.sizes:
-        args_text, expected = build_arguments(size)
+        args_text, expected = common.build_arguments(size)
         assert json.loads(args_text) == expected
-        json_loads_s = median(time_runs(partial(json.loads, args_text), 7))
+        json_loads_s = harness.median(harness.time_runs(partial(json.loads, args_text), 7))
         for chunk in sorted(config.chunk_sizes):
             cells.append(
                 run_cell(
@@ -481,11 +445,11 @@ def main(argv: Sequence[str] | None = None, factory: ParserFactory | None = None
             )
     elapsed = time.perf_counter() - started
 
-    env = environment("jiter", "partial-json-parser")
+    env = harness.environment("jiter", "partial-json-parser")
     out = [
         "# toolwire `tags` parser: one streamed `write_file` call",
         "",
-        environment_line(env, elapsed, ns.quick),
+        harness.environment_line(env, elapsed, ns.quick),
         "",
         'Workload: `<analysis>short</analysis><tool_call>{"name": "write_file", '
         '"arguments": ARGS}</tool_call><final_answer>done</final_answer>`, ARGS = '
@@ -513,8 +477,8 @@ def main(argv: Sequence[str] | None = None, factory: ParserFactory | None = None
             },
             "targets": targets,
         }
-        write_json(ns.json, dump)
-        progress(f"raw results written to {ns.json}")
+        harness.write_json(ns.json, dump)
+        harness.progress(f"raw results written to {ns.json}")
     return 0
 
 
