@@ -113,7 +113,7 @@ def load_targets(only: Sequence[str] | None) -> tuple[list[Target], list[str]]:
 
 
 @dataclass(slots=True)
-class SizeRun:
+class SizeRun(harness.FloorFigures):
     """One format at one size."""
 
     size_label: str
@@ -128,15 +128,6 @@ class SizeRun:
     floor_s: float | None = None
     toolwire_s: float | None = None
     toolwire_runs: list[float] = field(default_factory=list)
-
-    def per_chunk(self, seconds: float | None) -> float | None:
-        return None if seconds is None else seconds / self.chunks
-
-    @property
-    def floor_ratio(self) -> float | None:
-        if self.toolwire_s is None or not self.floor_s:
-            return None
-        return self.toolwire_s / self.floor_s
 
 
 @dataclass(slots=True)

@@ -73,7 +73,7 @@ class PeerResult:
 
 
 @dataclass(slots=True)
-class Cell:
+class Cell(harness.FloorFigures):
     size_label: str
     size_chars: int
     size_bytes: int
@@ -90,15 +90,6 @@ class Cell:
     peers: dict[str, PeerResult] = field(default_factory=dict)
     aborted: str | None = None
     notes: list[str] = field(default_factory=list)
-
-    def per_chunk(self, seconds: float | None) -> float | None:
-        return None if seconds is None else seconds / self.chunks
-
-    @property
-    def floor_ratio(self) -> float | None:
-        if self.toolwire_s is None or not self.floor_s:
-            return None
-        return self.toolwire_s / self.floor_s
 
     def speedup(self, peer: str) -> tuple[float | None, bool]:
         result = self.peers.get(peer)

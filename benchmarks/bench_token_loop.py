@@ -40,20 +40,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import harness
 from common import TOOL_NAME, WRITE_FILE_TOOL, build_arguments, function_tool
-from harness import (
-    environment,
-    environment_line,
-    fmt_us,
-    md_row,
-    md_table,
-    median,
-    noop_run,
-    progress,
-    ratio,
-    time_runs,
-    write_json,
-)
 
 import toolwire
 from toolwire.cli.demo import demo_prompt
@@ -214,7 +202,7 @@ def check_trajectory(w: Workload, t: toolwire.Trajectory) -> str | None:
 
 def measure_cost(w: Workload, repeats: int) -> CostRow:
     row = CostRow(w.format, w.tokenizer_label)
-    progress(f"{w.format} ({w.tokenizer_label}): check run")
+    harness.progress(f"{w.format} ({w.tokenizer_label}): check run")
     try:
         t = token_loop_run(w)
     except Exception as exc:  # reported, never raised: a benchmark does not fail
@@ -245,7 +233,7 @@ def measure_cost(w: Workload, repeats: int) -> CostRow:
 
     pieces = [[p for p in detok_pieces(c, k) if p] for c, k in turns]
     r = renderer(w.format)
-    progress(f"  {row.sampled_ids:,} sampled ids in {TURNS} turns; {repeats} repeats")
+    harness.progress(f"  {row.sampled_ids:,} sampled ids in {TURNS} turns; {repeats} repeats")
 
     def detok_run() -> None:
         for (context, _), turn_pairs in zip(turns, pairs, strict=True):
@@ -280,21 +268,21 @@ def measure_cost(w: Workload, repeats: int) -> CostRow:
             max_steps=TURNS,
         )
 
-    row.noop_s = median(time_runs(lambda: noop_run(every_pair), repeats))
-    row.detok_s = median(time_runs(detok_run, repeats))
-    row.parser_s = median(time_runs(parser_run, repeats))
-    row.text_loop_s = median(time_runs(text_loop_run, repeats))
-    row.token_loop_runs = time_runs(lambda: token_loop_run(w), repeats)
-    row.token_loop_s = median(row.token_loop_runs)
+    row.noop_s = harness.median(harness.time_runs(lambda: harness.noop_run(every_pair), repeats))
+    row.detok_s = harness.median(harness.time_runs(detok_run, repeats))
+    row.parser_s = harness.median(harness.time_runs(parser_run, repeats))
+    row.text_loop_s = harness.median(harness.time_runs(text_loop_run, repeats))
+    row.token_loop_runs = harness.time_runs(lambda: token_loop_run(w), repeats)
+    row.token_loop_s = harness.median(row.token_loop_runs)
     return row
 
 
 def us(seconds: float | None) -> str:
-    return fmt_us(seconds, digits=2)
+    return harness.fmt_us(seconds, digits=2)
 
 
 def times(a: float | None, b: float | None) -> str:
-    return ratio(a, b, lambda value: f"{value:.2f}x")
+    return harness.ratio(a, b, lambda value: f"{value:.2f}x")
 
 
 def cost_table(rows: list[CostRow]) -> list[str]:
@@ -311,7 +299,7 @@ def cost_table(rows: list[CostRow]) -> list[str]:
         "token loop / text loop",
         "(token loop - text loop - detokenizer) µs/id",
     ]
-    lines = md_table(columns, left=2)
+    lines = harness.md_table(columns, left=2)
     for row in rows:
         if row.aborted is not None:
             cells = [
@@ -321,7 +309,7 @@ def cost_table(rows: list[CostRow]) -> list[str]:
                 row.aborted.replace("|", "\\|"),
             ]
             cells += [""] * (len(columns) - len(cells))
-            lines.append(md_row(cells))
+            lines.append(harness.md_row(cells))
             continue
         rest = None
         if row.token_loop_s and row.text_loop_s and row.detok_s:
@@ -339,7 +327,7 @@ def cost_table(rows: list[CostRow]) -> list[str]:
             times(row.token_loop_s, row.text_loop_s),
             us(row.per_id(rest)),
         ]
-        lines.append(md_row(cells))
+        lines.append(harness.md_row(cells))
     return lines
 
 
@@ -463,20 +451,20 @@ def measure_eager(
                     reference = t.completion_ids
                 elif t.completion_ids != reference:
                     row.aborted = "the trajectory differs from the eager run's"
-        progress(f"eager part: {row.mode}: {median(row.wall_s):.2f} s")
+        harness.progress(f"eager part: {row.mode}: {harness.median(row.wall_s):.2f} s")
     return rows, info
 
 
 def eager_table(rows: list[EagerRow], info: dict[str, Any]) -> list[str]:
     base = next((r for r in rows if not r.concurrent), None)
-    base_s = median(base.wall_s) if base and base.wall_s else None
+    base_s = harness.median(base.wall_s) if base and base.wall_s else None
     lines = [
         "| mode | parallel_calls | concurrent | sampler | wall s | saved vs sequential s | "
         "tools started at s |",
         "|---|---|---|---|---:|---:|---|",
     ]
     for row in rows:
-        wall = median(row.wall_s) if row.wall_s else None
+        wall = harness.median(row.wall_s) if row.wall_s else None
         saved = "" if wall is None or base_s is None or row is base else f"{base_s - wall:.2f}"
         started = ", ".join(f"{s:.2f}" for s in row.tools_started_s)
         mode = row.mode + (f" (**aborted**: {row.aborted})" if row.aborted else "")
@@ -554,7 +542,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         eager_rows, eager_info = measure_eager(eager, raw, label)
     elapsed = time.perf_counter() - started
 
-    env = environment("tokenizers")
+    env = harness.environment("tokenizers")
     try:
         load = Path("/proc/loadavg").read_text(encoding="utf-8").split()[:3]
         env["loadavg"] = " ".join(load)
@@ -564,7 +552,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     out = [
         "# toolwire: the token loop",
         "",
-        environment_line(env, elapsed, quick),
+        harness.environment_line(env, elapsed, quick),
         "",
         f"## Cost per sampled id ({TURNS} turns of ~{target_ids:,} ids, one write_file call "
         f"each, read id by id; medians of {repeats})",
@@ -595,8 +583,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             "cost": [asdict(r) for r in rows],
             "eager": {"info": eager_info, "rows": [asdict(r) for r in eager_rows]},
         }
-        write_json(ns.json, dump)
-        progress(f"raw results written to {ns.json}")
+        harness.write_json(ns.json, dump)
+        harness.progress(f"raw results written to {ns.json}")
     return 0
 
 

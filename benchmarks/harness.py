@@ -39,6 +39,7 @@ __all__ = [
     "MIN_MEASUREMENT",
     "EventFloor",
     "FloorDelta",
+    "FloorFigures",
     "Parser",
     "add_run_options",
     "chunk_count",
@@ -179,6 +180,25 @@ def drive(make: Callable[[], Parser], chunks: Sequence[Any]) -> None:
 # ---------------------------------------------------------------------------
 # Floors
 # ---------------------------------------------------------------------------
+
+
+class FloorFigures:
+    """The figures derived from a timed cell (a dataclass with ``chunks``,
+    ``toolwire_s`` and ``floor_s``): per-chunk times, and toolwire over the event floor."""
+
+    __slots__ = ()
+    chunks: int
+    toolwire_s: float | None
+    floor_s: float | None
+
+    def per_chunk(self, seconds: float | None) -> float | None:
+        return None if seconds is None else seconds / self.chunks
+
+    @property
+    def floor_ratio(self) -> float | None:
+        if self.toolwire_s is None or not self.floor_s:
+            return None
+        return self.toolwire_s / self.floor_s
 
 
 def _receive(chunk: object) -> None:
