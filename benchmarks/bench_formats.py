@@ -165,17 +165,9 @@ def measure(config: Config, target: Target, size_label: str, value: Any) -> Size
     reps = harness.fewer_repeats(config.repeats, len(chunks))
     run = SizeRun(size_label, len(stream), len(chunks), reps)
     harness.progress(f"{target.format} {size_label}: {len(chunks):,} chunks, {reps} repeats")
-    reason, n_events, n_deltas, notes = check_events(target.make, chunks, value)
-    if reason is not None:
-        run.aborted = reason
-        harness.progress(f"  ABORTED: {reason}")
+    if not harness.checked(run, *check_events(target.make, chunks, value)):
         return run
-    run.events_per_run, run.deltas_per_run = n_events, n_deltas
-    run.notes.extend(notes)
-
-    run.noop_s = harness.median(harness.time_runs(lambda: harness.noop_run(chunks), reps))
-    run.floor_s = harness.median(harness.time_runs(lambda: harness.floor_run(chunks), reps))
-    run.toolwire_runs = harness.time_runs(partial(harness.drive, target.make, chunks), reps)
+    run.noop_s, run.floor_s, run.toolwire_runs = harness.time_with_floors(target.make, chunks, reps)
     run.toolwire_s = harness.median(run.toolwire_runs)
     return run
 

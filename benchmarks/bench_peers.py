@@ -10,7 +10,7 @@ Run from the repository root (inside the project's virtualenv)::
 Every text format and every provider that streams JSON argument text carries one
 ``write_file`` call whose arguments (``common.build_arguments``) are 1 KB, 10 KB,
 100 KB or 1 MB long, streamed in 1-, 4- and 64-character chunks.  In the same run:
-toolwire; the floors (a no-op loop over the same chunks, ``common.EventFloor``,
+toolwire; the floors (a no-op loop over the same chunks, ``harness.EventFloor``,
 ``json.loads`` of the final arguments once, and for providers ``json.loads`` of every
 SSE event); and the peers, which append each chunk and re-parse everything so far
 (jiter's partial mode as the OpenAI/Anthropic SDKs do, partial-json-parser as
@@ -40,7 +40,6 @@ from harness import (
     drive,
     environment,
     fewer_repeats,
-    floor_run,
     fmt_ms,
     fmt_ratio,
     loads_floor,
@@ -52,6 +51,7 @@ from harness import (
     ratio,
     split,
     time_runs,
+    time_with_floors,
     write_json,
 )
 from provider_bodies import PROVIDERS, arguments_fragment, build_body
@@ -172,9 +172,9 @@ def measure_format(config: Config, target: Target, size: str, chunk: int, value:
         cell.notes.append("tool_call emitted by close(), not by a feed()")
     elif isinstance(span, tuple) and got.emitted_at[0] != (span[1] - 1) // chunk:
         cell.notes.append(f"tool_call emitted at chunk {got.emitted_at[0]}, not with its end")
-    cell.noop_s = median(time_runs(lambda: noop_run(chunks), reps))
-    cell.event_floor_s = median(time_runs(lambda: floor_run(chunks), reps))
-    cell.toolwire_runs = time_runs(partial(drive, target.make, chunks), reps)
+    cell.noop_s, cell.event_floor_s, cell.toolwire_runs = time_with_floors(
+        target.make, chunks, reps
+    )
     cell.toolwire_s = median(cell.toolwire_runs)
     return cell
 

@@ -169,17 +169,9 @@ def run_cell(
 
     # Index of the chunk that holds the `}` closing the tool call's JSON body.
     body_end = stream.index("</tool_call>") - 1
-    reason, n_events, n_deltas, notes = check_events(make, chunks, expected, body_end // chunk)
-    if reason is not None:
-        cell.aborted = reason
-        harness.progress(f"  ABORTED: {reason}")
+    if not harness.checked(cell, *check_events(make, chunks, expected, body_end // chunk)):
         return cell
-    cell.events_per_run, cell.deltas_per_run = n_events, n_deltas
-    cell.notes.extend(notes)
-
-    cell.noop_s = harness.median(harness.time_runs(lambda: harness.noop_run(chunks), reps))
-    cell.floor_s = harness.median(harness.time_runs(lambda: harness.floor_run(chunks), reps))
-    cell.toolwire_runs = harness.time_runs(partial(harness.drive, make, chunks), reps)
+    cell.noop_s, cell.floor_s, cell.toolwire_runs = harness.time_with_floors(make, chunks, reps)
     cell.toolwire_s = harness.median(cell.toolwire_runs)
 
     arg_chunk_count = harness.chunk_count(len(args_text), chunk)

@@ -32,16 +32,19 @@ import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from importlib import metadata
 from typing import Any, Protocol, TypeVar
 
 __all__ = [
     "MIN_MEASUREMENT",
+    "CheckedCell",
     "EventFloor",
     "FloorDelta",
     "FloorFigures",
     "Parser",
     "add_run_options",
+    "checked",
     "chunk_count",
     "cpu_seconds",
     "drive",
@@ -62,6 +65,7 @@ __all__ = [
     "split",
     "time_once",
     "time_runs",
+    "time_with_floors",
     "write_json",
 ]
 
@@ -180,6 +184,40 @@ def drive(make: Callable[[], Parser], chunks: Sequence[Any]) -> None:
 # ---------------------------------------------------------------------------
 # Floors
 # ---------------------------------------------------------------------------
+
+
+def time_with_floors(
+    make: Callable[[], Parser], chunks: Sequence[str], repeats: int
+) -> tuple[float, float, list[float]]:
+    """The no-op loop's median, the event floor's median and toolwire's runs, timed in
+    that order over the same chunks, right next to each other (so the ratios between
+    them carry little of a shared machine's drift)."""
+    noop = median(time_runs(lambda: noop_run(chunks), repeats))
+    floor = median(time_runs(lambda: floor_run(chunks), repeats))
+    return noop, floor, time_runs(partial(drive, make, chunks), repeats)
+
+
+class CheckedCell(Protocol):
+    """A timed cell that keeps what its untimed check run gave."""
+
+    aborted: str | None
+    notes: list[str]
+    events_per_run: int | None
+    deltas_per_run: int | None
+
+
+def checked(
+    cell: CheckedCell, reason: str | None, events: int, deltas: int, notes: list[str]
+) -> bool:
+    """Keep the check run's figures and notes in ``cell``; on a ``reason`` abort the
+    cell instead (reported on stderr) and return False: it is not timed."""
+    if reason is not None:
+        cell.aborted = reason
+        progress(f"  ABORTED: {reason}")
+        return False
+    cell.events_per_run, cell.deltas_per_run = events, deltas
+    cell.notes.extend(notes)
+    return True
 
 
 class FloorFigures:
