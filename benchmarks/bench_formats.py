@@ -508,21 +508,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     out += method_lines(config, rows, peers, skipped)
     print("\n".join(out))
 
-    if ns.json:
-        dump = {
-            "environment": env,
-            "quick": ns.quick,
-            "config": asdict(config),
-            "chunk": CHUNK,
-            "elapsed_s": elapsed,
-            "arguments_chars": {k: len(v[0]) for k, v in workloads.items()},
-            "rows": [asdict(r) for r in rows],
-            "jiter": {k: asdict(p) for k, p in peers.items()},
-            "targets": target_results,
-            "skipped": skipped,
-        }
-        harness.write_json(ns.json, dump)
-        harness.progress(f"raw results written to {ns.json}")
+    harness.write_results(
+        ns.json,
+        environment=env,
+        quick=ns.quick,
+        config=asdict(config),
+        chunk=CHUNK,
+        elapsed_s=elapsed,
+        arguments_chars={k: len(v[0]) for k, v in workloads.items()},
+        rows=[asdict(r) for r in rows],
+        jiter={k: asdict(p) for k, p in peers.items()},
+        targets=target_results,
+        skipped=skipped,
+    )
     return 0
 
 

@@ -447,21 +447,19 @@ def main(argv: Sequence[str] | None = None, factory: ParserFactory | None = None
     out += method_lines(config, cells, sampler)
     print("\n".join(out))
 
-    if ns.json:
-        dump = {
-            "environment": env,
-            "quick": ns.quick,
-            "config": asdict(config),
-            "elapsed_s": elapsed,
-            "cells": [asdict(c) for c in cells],
-            "samples": {
-                f"{peer}/{size}": {**asdict(s), "probe_full_s": sampler.probe[(peer, size)]}
-                for (peer, size), s in sampler.cache.items()
-            },
-            "targets": targets,
-        }
-        harness.write_json(ns.json, dump)
-        harness.progress(f"raw results written to {ns.json}")
+    harness.write_results(
+        ns.json,
+        environment=env,
+        quick=ns.quick,
+        config=asdict(config),
+        elapsed_s=elapsed,
+        cells=[asdict(c) for c in cells],
+        samples={
+            f"{peer}/{size}": {**asdict(s), "probe_full_s": sampler.probe[(peer, size)]}
+            for (peer, size), s in sampler.cache.items()
+        },
+        targets=targets,
+    )
     return 0
 
 

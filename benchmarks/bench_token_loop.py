@@ -573,18 +573,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         out += eager_table(eager_rows, eager_info)
     print("\n".join(out))
 
-    if ns.json:
-        dump = {
-            "environment": env,
-            "quick": quick,
-            "repeats": repeats,
-            "ids_per_turn": target_ids,
-            "elapsed_s": elapsed,
-            "cost": [asdict(r) for r in rows],
-            "eager": {"info": eager_info, "rows": [asdict(r) for r in eager_rows]},
-        }
-        harness.write_json(ns.json, dump)
-        harness.progress(f"raw results written to {ns.json}")
+    harness.write_results(
+        ns.json,
+        environment=env,
+        quick=quick,
+        repeats=repeats,
+        ids_per_turn=target_ids,
+        elapsed_s=elapsed,
+        cost=[asdict(r) for r in rows],
+        eager={"info": eager_info, "rows": [asdict(r) for r in eager_rows]},
+    )
     return 0
 
 

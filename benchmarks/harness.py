@@ -67,6 +67,7 @@ __all__ = [
     "time_runs",
     "time_with_floors",
     "write_json",
+    "write_results",
 ]
 
 # ---------------------------------------------------------------------------
@@ -351,6 +352,14 @@ def write_json(path: str, data: Any, indent: int = 1, ensure_ascii: bool = False
     """The raw results, for plot.py and for the record."""
     with open(path, "w", encoding="utf-8") as fh:
         json.dump(data, fh, indent=indent, ensure_ascii=ensure_ascii)
+
+
+def write_results(path: str | None, **results: Any) -> None:
+    """The raw ``results`` (in the order given) as JSON at ``path``, when given, and a
+    word on stderr that they are there."""
+    if path:
+        write_json(path, results)
+        progress(f"raw results written to {path}")
 
 
 def environment(*dists: str) -> dict[str, str]:
