@@ -4,18 +4,21 @@ A benchmark here is always the same four steps, so each step lives once, in this
 
 1. **Cut the input** (``split``, ``chunk_count``): fixed-size chunks of a text or a
    body, the last one shorter.
-2. **Time it** (``time_runs`` / ``median``, or ``cpu_seconds``): wall-clock with
-   ``time.perf_counter`` for the absolute figures, process CPU time where only a ratio
-   of two sizes matters (other processes on a shared machine stretch wall time
-   unevenly).  The cyclic GC is off while the clock runs and short runs are looped
-   inside one measurement, so neither a collection nor the clock's resolution lands
-   in a figure.  The first, untimed call is the warm-up.
+2. **Time it** (``time_runs`` / ``median``, ``drive``, ``fewer_repeats``, or
+   ``cpu_seconds``): wall-clock with ``time.perf_counter`` for the absolute figures,
+   process CPU time where only a ratio of two sizes matters (other processes on a
+   shared machine stretch wall time unevenly).  The cyclic GC is off while the clock
+   runs and short runs are looped inside one measurement, so neither a collection nor
+   the clock's resolution lands in a figure.  A cell is timed only after an untimed
+   check run (``checked`` keeps its outcome), which is also the warm-up.
 3. **Compare with a floor** (``noop_run``, ``EventFloor`` / ``floor_run``,
-   ``loads_floor``): what the same loop costs with nothing in it, with the cheapest
-   possible event per chunk, or with ``json.loads`` of every event.
-4. **Report** (``fmt_*``, ``md_row`` / ``md_table``, ``environment`` /
-   ``environment_line``, ``write_json``, ``progress``): Markdown to stdout, progress to
-   stderr, the raw figures as JSON.
+   ``loads_floor``; ``time_with_floors`` times a parser next to the first two):
+   what the same loop costs with nothing in it, with the cheapest possible event per
+   chunk, or with ``json.loads`` of every event.  ``FloorFigures`` derives the
+   per-chunk times and the floor ratio of a cell.
+4. **Report** (``fmt_*``, ``ratio``, ``md_row`` / ``md_table``, ``environment`` /
+   ``environment_line``, ``write_results``, ``progress``): Markdown to stdout, progress
+   to stderr, the raw figures as JSON.
 
 What is measured (the workload, the peers, the events check) is in ``common.py``.
 """
