@@ -506,13 +506,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     target_results = evaluate_targets(config, rows, peers)
     out += summary_lines(config, target_results)
     out += method_lines(config, rows, peers, skipped)
-    print("\n".join(out))
-
-    harness.write_results(
+    harness.publish(
+        out,
         ns.json,
-        environment=env,
-        quick=ns.quick,
-        config=asdict(config),
+        env,
+        ns.quick,
+        asdict(config),
         chunk=CHUNK,
         elapsed_s=elapsed,
         arguments_chars={k: len(v[0]) for k, v in workloads.items()},

@@ -445,13 +445,12 @@ def main(argv: Sequence[str] | None = None, factory: ParserFactory | None = None
     targets = evaluate_targets(cells)
     out += summary_lines(targets)
     out += method_lines(config, cells, sampler)
-    print("\n".join(out))
-
-    harness.write_results(
+    harness.publish(
+        out,
         ns.json,
-        environment=env,
-        quick=ns.quick,
-        config=asdict(config),
+        env,
+        ns.quick,
+        asdict(config),
         elapsed_s=elapsed,
         cells=[asdict(c) for c in cells],
         samples={

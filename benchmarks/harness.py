@@ -17,8 +17,8 @@ A benchmark here is always the same four steps, so each step lives once, in this
    chunk, or with ``json.loads`` of every event.  ``FloorFigures`` derives the
    per-chunk times and the floor ratio of a cell.
 4. **Report** (``fmt_*``, ``ratio``, ``md_row`` / ``md_table``, ``environment`` /
-   ``environment_line``, ``write_results``, ``progress``): Markdown to stdout, progress
-   to stderr, the raw figures as JSON.
+   ``environment_line``, ``publish`` / ``write_results``, ``progress``): Markdown to
+   stdout, progress to stderr, the raw figures as JSON.
 
 What is measured (the workload, the peers, the events check) is in ``common.py``.
 """
@@ -64,6 +64,7 @@ __all__ = [
     "median",
     "noop_run",
     "progress",
+    "publish",
     "ratio",
     "split",
     "time_once",
@@ -363,6 +364,20 @@ def write_results(path: str | None, **results: Any) -> None:
     if path:
         write_json(path, results)
         progress(f"raw results written to {path}")
+
+
+def publish(
+    lines: list[str],
+    path: str | None,
+    env: dict[str, str],
+    quick: bool,
+    config: dict[str, Any],
+    **results: Any,
+) -> None:
+    """The report's Markdown ``lines`` to stdout, then the raw results as JSON at
+    ``path`` (when given): the environment, --quick, the run's config, then ``results``."""
+    print("\n".join(lines))
+    write_results(path, environment=env, quick=quick, config=config, **results)
 
 
 def environment(*dists: str) -> dict[str, str]:
