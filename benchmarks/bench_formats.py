@@ -283,10 +283,6 @@ def table(config: Config, rows: list[Row], peers: dict[str, PeerResult]) -> list
     return [*lines, ""]
 
 
-def verdict(ok: bool) -> str:
-    return "PASS" if ok else "FAIL"
-
-
 def evaluate_targets(
     config: Config, rows: list[Row], peers: dict[str, PeerResult]
 ) -> list[dict[str, Any]]:
@@ -335,8 +331,8 @@ def summary_lines(config: Config, targets: list[dict[str, Any]]) -> list[str]:
     def mark(must: bool | None, goal: bool | None, shown: str) -> str:
         if must is None:
             return f"SKIP {shown}"
-        extra = "" if goal == must else f" (goal {verdict(bool(goal))})"
-        return f"{verdict(must)} {shown}{extra}"
+        extra = "" if goal == must else f" (goal {common.verdict(bool(goal))})"
+        return f"{common.verdict(must)} {shown}{extra}"
 
     for t in targets:
         parts = [

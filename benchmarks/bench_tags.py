@@ -249,10 +249,6 @@ def find(cells: list[Cell], size: str, chunk: int) -> Cell | None:
     return None
 
 
-def verdict(ok: bool) -> str:
-    return "PASS" if ok else "FAIL"
-
-
 def evaluate_targets(cells: list[Cell]) -> list[dict[str, Any]]:
     results: list[dict[str, Any]] = []
 
@@ -312,11 +308,9 @@ def summary_lines(targets: list[dict[str, Any]]) -> list[str]:
         if t["value"] is None:
             lines.append(f"- SKIP  {t['target']}: not measured in this run")
             continue
-        if t["goal"] == t["must"]:
-            status = verdict(bool(t["goal"]))
-        else:
-            status = f"goal {verdict(bool(t['goal']))}, must {verdict(bool(t['must']))}"
-        lines.append(f"- {verdict(bool(t['must'])):<4}  {t['target']}: {t['display']} ({status})")
+        goal, must = common.verdict(bool(t["goal"])), common.verdict(bool(t["must"]))
+        status = goal if t["goal"] == t["must"] else f"goal {goal}, must {must}"
+        lines.append(f"- {must:<4}  {t['target']}: {t['display']} ({status})")
     return [
         *lines,
         "",

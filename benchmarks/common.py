@@ -54,6 +54,7 @@ __all__ = [
     "run_settings",
     "sample_plan",
     "sample_prefix_costs",
+    "verdict",
     "wrap_tags",
 ]
 
@@ -346,6 +347,11 @@ def reparse_runs(
 FLOOR_RATIO_GOAL, FLOOR_RATIO_MUST = 2.0, 3.0
 LINEARITY_MAX = 11.0
 SPEEDUP_GOAL, SPEEDUP_MUST = 300.0, 100.0
+
+
+def verdict(ok: bool) -> str:
+    """How a target is reported: PASS or FAIL (never an exit status)."""
+    return "PASS" if ok else "FAIL"
 
 
 @dataclass(slots=True)
