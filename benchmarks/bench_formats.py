@@ -262,8 +262,6 @@ def table(config: Config, rows: list[Row], peers: dict[str, PeerResult]) -> list
             lines.append(harness.md_row(cols))
             continue
         ph, ps = peers.get(head), peers.get(scale)
-        sh, sh_est = speedup(ph, h)
-        ss, ss_est = speedup(ps, s)
         g = growth(row, small[0], big[0])
         cols = [
             f"`{row.format}`",
@@ -274,10 +272,7 @@ def table(config: Config, rows: list[Row], peers: dict[str, PeerResult]) -> list
             harness.fmt_ms(h.toolwire_s) if h else "n/a",
             harness.fmt_ms(s.toolwire_s) if s else "n/a",
             "n/a" if g is None else f"{g:.2f}x",
-            harness.fmt_ms(ph.seconds, ph.estimated) if ph else "n/a",
-            harness.fmt_ms(ps.seconds, ps.estimated) if ps else "n/a",
-            harness.fmt_ratio(sh, sh_est),
-            harness.fmt_ratio(ss, ss_est),
+            *common.peer_columns((ph, ps), (speedup(ph, h), speedup(ps, s))),
         ]
         lines.append(harness.md_row(cols))
     return [*lines, ""]

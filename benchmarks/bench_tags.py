@@ -220,10 +220,6 @@ def table(cells: list[Cell], chunk: int) -> list[str]:
             cols += [""] * (len(COLUMNS) - len(cols))
             lines.append(harness.md_row(cols))
             continue
-        jiter = c.peers.get("jiter")
-        pjp = c.peers.get("pjp")
-        sj, sj_est = c.speedup("jiter")
-        sp, sp_est = c.speedup("pjp")
         cols = [
             c.size_label,
             f"{c.chunks:,}",
@@ -233,10 +229,9 @@ def table(cells: list[Cell], chunk: int) -> list[str]:
             harness.fmt_ratio(c.floor_ratio),
             harness.fmt_ms(c.json_loads_s),
             harness.fmt_ms(c.toolwire_s),
-            harness.fmt_ms(jiter.seconds, jiter.estimated) if jiter else "n/a",
-            harness.fmt_ms(pjp.seconds, pjp.estimated) if pjp else "n/a",
-            harness.fmt_ratio(sj, sj_est),
-            harness.fmt_ratio(sp, sp_est),
+            *common.peer_columns(
+                (c.peers.get("jiter"), c.peers.get("pjp")), (c.speedup("jiter"), c.speedup("pjp"))
+            ),
         ]
         lines.append(harness.md_row(cols))
     return [*lines, ""]

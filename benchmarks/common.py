@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from harness import time_once, time_runs
+from harness import fmt_ms, fmt_ratio, time_once, time_runs
 
 __all__ = [
     "FLOOR_RATIO_GOAL",
@@ -48,6 +48,7 @@ __all__ = [
     "estimate_total",
     "function_tool",
     "load_peers",
+    "peer_columns",
     "probe",
     "reparse_run",
     "reparse_runs",
@@ -347,6 +348,15 @@ def reparse_runs(
 FLOOR_RATIO_GOAL, FLOOR_RATIO_MUST = 2.0, 3.0
 LINEARITY_MAX = 11.0
 SPEEDUP_GOAL, SPEEDUP_MUST = 300.0, 100.0
+
+
+def peer_columns(
+    results: Sequence[Any | None], speedups: Sequence[tuple[float | None, bool]]
+) -> list[str]:
+    """The report's peer columns: each peer result's total in ms (``.seconds``), then
+    each ``(speedup, estimated)``; ``~`` marks an estimate, ``n/a`` a peer not run."""
+    totals = [fmt_ms(r.seconds, r.estimated) if r else "n/a" for r in results]
+    return totals + [fmt_ratio(value, estimated) for value, estimated in speedups]
 
 
 def verdict(ok: bool) -> str:
