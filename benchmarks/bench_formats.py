@@ -499,9 +499,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     out += method_lines(config, rows, peers, skipped)
     harness.publish(
         out,
-        ns.json,
+        ns,
         env,
-        ns.quick,
         asdict(config),
         chunk=CHUNK,
         elapsed_s=elapsed,

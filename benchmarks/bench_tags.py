@@ -436,9 +436,8 @@ def main(argv: Sequence[str] | None = None, factory: ParserFactory | None = None
     out += method_lines(config, cells, sampler)
     harness.publish(
         out,
-        ns.json,
+        ns,
         env,
-        ns.quick,
         asdict(config),
         elapsed_s=elapsed,
         cells=[asdict(c) for c in cells],

@@ -368,16 +368,16 @@ def write_results(path: str | None, **results: Any) -> None:
 
 def publish(
     lines: list[str],
-    path: str | None,
+    options: argparse.Namespace,
     env: dict[str, str],
-    quick: bool,
     config: dict[str, Any],
     **results: Any,
 ) -> None:
-    """The report's Markdown ``lines`` to stdout, then the raw results as JSON at
-    ``path`` (when given): the environment, --quick, the run's config, then ``results``."""
+    """The report's Markdown ``lines`` to stdout, then, with ``--json PATH`` among the
+    ``add_run_options`` options, the raw results there: the environment, --quick, the
+    run's config, then ``results``."""
     print("\n".join(lines))
-    write_results(path, environment=env, quick=quick, config=config, **results)
+    write_results(options.json, environment=env, quick=options.quick, config=config, **results)
 
 
 def environment(*dists: str) -> dict[str, str]:
