@@ -21,15 +21,22 @@ to stderr.
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import sys
-import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from common import add_run_options, environment, fmt_ms, fmt_ratio
+from harness import (
+    add_run_options,
+    cpu_seconds,
+    environment,
+    fmt_ms,
+    fmt_ratio,
+    md_table,
+    split,
+    write_json,
+)
 
 import toolwire
 from toolwire.registry import is_provider
@@ -107,7 +114,7 @@ def _nested(n: int) -> str:
 
 
 def _chunks(text: str) -> list[str]:
-    return [text[i : i + TEXT_CHUNK] for i in range(0, len(text), TEXT_CHUNK)]
+    return split(text, TEXT_CHUNK)
 
 
 def text_cases(fmt: str) -> list[Case]:
@@ -160,7 +167,7 @@ def _sse(payloads: list[dict[str, Any]], named: bool = False) -> bytes:
 
 
 def _reads(body: bytes) -> list[bytes]:
-    return [body[i : i + BODY_READ] for i in range(0, len(body), BODY_READ)]
+    return split(body, BODY_READ)
 
 
 def _chat(fragments: list[str]) -> bytes:
@@ -246,12 +253,9 @@ def _ollama_text(pieces: list[str]) -> bytes:
 def _argument_cases(name: str, body: Callable[[list[str]], bytes]) -> list[Case]:
     """Argument-fragment streams: the same adversarial arguments in tiny fragments."""
 
-    def frag(text: str, size: int = 4) -> list[str]:
-        return [text[i : i + size] for i in range(0, len(text), size)]
-
     def case(label: str, args: Callable[[int], str], **options: Any) -> Case:
         def build(n: int) -> tuple[Feed, dict[str, Any]]:
-            return _reads(body(frag(args(n)))), {k: v(n) for k, v in options.items()}
+            return _reads(body(split(args(n), 4))), {k: v(n) for k, v in options.items()}
 
         return Case(name, label, build)
 
@@ -308,31 +312,6 @@ def provider_cases() -> list[Case]:
 # -- running ----------------------------------------------------------------------------
 
 
-def cpu_seconds(fn: Callable[[], object], repeats: int, target: float) -> float:
-    """The least CPU time (``time.process_time``) of ``repeats`` calls, each repeated
-    until it lasts ``target`` seconds, GC off.  CPU time, not wall-clock: the growth ratio is the
-    point, and on a shared machine other processes stretch wall-clock time unevenly
-    (``common.time_runs`` measures wall-clock for the absolute comparisons)."""
-    gc.collect()
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        start = time.process_time()
-        fn()
-        once = max(time.process_time() - start, 1e-6)
-        number = max(1, round(target / once))
-        best = float("inf")
-        for _ in range(repeats):
-            start = time.process_time()
-            for _ in range(number):
-                fn()
-            best = min(best, (time.process_time() - start) / number)
-        return best
-    finally:
-        if enabled:
-            gc.enable()
-
-
 def run_once(family: str, chunks: Feed, options: dict[str, Any]) -> int:
     """Feed everything, close; the number of error events (for the report)."""
     p = toolwire.parser(family, **options)
@@ -366,11 +345,8 @@ def measure(case: Case, n: int, factor: int, repeats: int, target: float) -> Row
 
 
 def report(rows: list[Row], factor: int) -> str:
-    lines = [
-        f"| parser | case | n | time n ms | time {factor}n ms | growth (linear = {factor}) "
-        "| errors |",
-        "|---|---|---:|---:|---:|---:|---:|",
-    ]
+    columns = ["parser", "case", "n", "time n ms", f"time {factor}n ms"]
+    lines = md_table([*columns, f"growth (linear = {factor})", "errors"], left=2)
     for r in rows:
         flag = " **superlinear**" if r.superlinear else ""
         lines.append(
@@ -412,12 +388,8 @@ def main(argv: list[str] | None = None) -> int:
     print(", ".join(f"{k} {v}" for k, v in env.items()) + "\n")
     print(report(rows, factor))
     if ns.json:
-        with open(ns.json, "w", encoding="utf-8") as fh:
-            json.dump(
-                {"environment": env, "quick": quick, "rows": [asdict(r) for r in rows]},
-                fh,
-                indent=1,
-            )
+        dump = {"environment": env, "quick": quick, "rows": [asdict(r) for r in rows]}
+        write_json(ns.json, dump, ensure_ascii=True)
     return 0
 
 

@@ -26,31 +26,8 @@ from dataclasses import asdict, dataclass, field
 from functools import partial
 from typing import Any, Protocol
 
-from common import (
-    FLOOR_RATIO_GOAL,
-    FLOOR_RATIO_MUST,
-    LINEARITY_MAX,
-    SPEEDUP_GOAL,
-    SPEEDUP_MUST,
-    TOOL_NAME,
-    PrefixSample,
-    add_run_options,
-    build_arguments,
-    check_call,
-    environment,
-    estimate_total,
-    floor_run,
-    fmt_ms,
-    fmt_ratio,
-    fmt_us,
-    median,
-    noop_run,
-    reparse_run,
-    sample_prefix_costs,
-    split,
-    time_once,
-    time_runs,
-)
+import common
+import harness
 
 KB = 1024
 HEADLINE: tuple[str, int] = ("100 KB", 100 * KB)
@@ -61,31 +38,9 @@ SCALE_QUICK: tuple[str, int] = ("10 KB", 10 * KB)
 CHUNK = 4
 """Characters per chunk: about one LLM token."""
 
-TOOLS: list[dict[str, Any]] = [
-    {
-        "type": "function",
-        "function": {
-            "name": TOOL_NAME,
-            "description": "Write a file.",
-            "parameters": {
-                "type": "object",
-                "properties": {
-                    "path": {"type": "string"},
-                    "content": {"type": "string"},
-                    "options": {"type": "object"},
-                },
-                "required": ["path", "content"],
-            },
-        },
-    }
-]
+TOOLS: list[dict[str, Any]] = [common.WRITE_FILE_TOOL]
 """The schema of build_arguments' value: the raw-value formats type their values by it."""
 NEEDS_TOOLS = frozenset({"qwen3-coder", "glm-4.5", "glm-4.7"})
-
-
-class Parser(Protocol):
-    def feed(self, chunk: str) -> list[Any]: ...
-    def close(self) -> list[Any]: ...
 
 
 class Renderer(Protocol):
@@ -94,7 +49,7 @@ class Renderer(Protocol):
     def render_call(self, name: str, arguments: Mapping[str, Any]) -> str: ...
 
 
-ParserFactory = Callable[[], Parser]
+ParserFactory = Callable[[], harness.Parser]
 
 
 @dataclass(slots=True)
@@ -107,19 +62,6 @@ class Config:
     full_limit: float
     full_budget: float
     formats: list[str]
-
-
-def progress(message: str) -> None:
-    print(f"[bench] {message}", file=sys.stderr, flush=True)
-
-
-def repeats_for(config: Config, chunk_count: int) -> int:
-    """Fewer repeats where one run feeds very many chunks (as bench_tags.py does)."""
-    if chunk_count > 500_000:
-        return min(config.repeats, 2)
-    if chunk_count > 100_000:
-        return min(config.repeats, 3)
-    return config.repeats
 
 
 # ---------------------------------------------------------------------------
@@ -161,7 +103,7 @@ def load_targets(only: Sequence[str] | None) -> tuple[list[Target], list[str]]:
             shown["tools"] = "write_file schema"
         make: ParserFactory = partial(toolwire.parser, name, **kwargs)
         make()  # fail here, once, if the parser cannot be built
-        targets.append(Target(name, make, partial(rend.render_call, TOOL_NAME), shown))
+        targets.append(Target(name, make, partial(rend.render_call, common.TOOL_NAME), shown))
     return targets, skipped
 
 
@@ -171,7 +113,7 @@ def load_targets(only: Sequence[str] | None) -> tuple[list[Target], list[str]]:
 
 
 @dataclass(slots=True)
-class SizeRun:
+class SizeRun(harness.FloorFigures):
     """One format at one size."""
 
     size_label: str
@@ -187,15 +129,6 @@ class SizeRun:
     toolwire_s: float | None = None
     toolwire_runs: list[float] = field(default_factory=list)
 
-    def per_chunk(self, seconds: float | None) -> float | None:
-        return None if seconds is None else seconds / self.chunks
-
-    @property
-    def floor_ratio(self) -> float | None:
-        if self.toolwire_s is None or not self.floor_s:
-            return None
-        return self.toolwire_s / self.floor_s
-
 
 @dataclass(slots=True)
 class Row:
@@ -210,7 +143,7 @@ def check_events(
     """One untimed run (also the warm-up), checked by common.check_call, plus a note
     when the tool_call does not come from the chunk holding its span's last character.
     Returns (reason to abort or None, events, deltas, notes)."""
-    got = check_call(make, chunks, expected)
+    got = common.check_call(make, chunks, expected)
     notes: list[str] = []
     if got.reason is not None:
         return got.reason, got.events, got.deltas, notes
@@ -228,31 +161,14 @@ def check_events(
 
 def measure(config: Config, target: Target, size_label: str, value: Any) -> SizeRun:
     stream = target.render(value)
-    chunks = split(stream, CHUNK)
-    reps = repeats_for(config, len(chunks))
+    chunks = harness.split(stream, CHUNK)
+    reps = harness.fewer_repeats(config.repeats, len(chunks))
     run = SizeRun(size_label, len(stream), len(chunks), reps)
-    progress(f"{target.format} {size_label}: {len(chunks):,} chunks, {reps} repeats")
-    reason, n_events, n_deltas, notes = check_events(target.make, chunks, value)
-    if reason is not None:
-        run.aborted = reason
-        progress(f"  ABORTED: {reason}")
+    harness.progress(f"{target.format} {size_label}: {len(chunks):,} chunks, {reps} repeats")
+    if not harness.checked(run, *check_events(target.make, chunks, value)):
         return run
-    run.events_per_run, run.deltas_per_run = n_events, n_deltas
-    run.notes.extend(notes)
-
-    run.noop_s = median(time_runs(lambda: noop_run(chunks), reps))
-    run.floor_s = median(time_runs(lambda: floor_run(chunks), reps))
-    make = target.make
-
-    def toolwire_run() -> None:
-        p = make()
-        feed = p.feed
-        for c in chunks:
-            feed(c)
-        p.close()
-
-    run.toolwire_runs = time_runs(toolwire_run, reps)
-    run.toolwire_s = median(run.toolwire_runs)
+    run.noop_s, run.floor_s, run.toolwire_runs = harness.time_with_floors(target.make, chunks, reps)
+    run.toolwire_s = harness.median(run.toolwire_runs)
     return run
 
 
@@ -269,20 +185,7 @@ class PeerResult:
     probe_full_s: float
     chunks: int
     runs: list[float] = field(default_factory=list)
-    sample: PrefixSample | None = None
-
-
-def load_jiter() -> Callable[[str], object] | None:
-    try:
-        from jiter import from_json
-    except ImportError:
-        print("warning: jiter is not installed; its columns will be n/a", file=sys.stderr)
-        return None
-
-    def jiter_parse(acc: str) -> object:
-        return from_json(acc.encode(), partial_mode="trailing-strings")
-
-    return jiter_parse
+    sample: common.PrefixSample | None = None
 
 
 def peer_cost(
@@ -290,26 +193,21 @@ def peer_cost(
 ) -> PeerResult:
     """The re-parse approach on ARGS cut into ``CHUNK``-character chunks: run in full
     when its estimated total is at most ``full_limit``, else the estimate (``~``)."""
-    parse(args_text[: len(args_text) // 2])  # warm-up
-    full = time_once(lambda: parse(args_text))  # the longest prefix: the dearest
-    count = config.samples
-    if full > 0:
-        count = min(count, max(10, int(config.sample_budget / (full / 2))))
-    tries = 3 if full < 0.02 else 1
-    progress(
+    full = common.probe(parse, args_text)
+    count, tries = common.sample_plan(full, config.samples, config.sample_budget)
+    harness.progress(
         f"jiter re-parse {size_label}: sampling {count} prefixes "
         f"(full text parses in {full * 1e3:.3g} ms)"
     )
-    sample = sample_prefix_costs(parse, args_text, count, tries)
-    arg_chunks = split(args_text, CHUNK)
-    estimate = estimate_total(sample, len(arg_chunks))
+    sample = common.sample_prefix_costs(parse, args_text, count, tries)
+    arg_chunks = harness.split(args_text, CHUNK)
+    estimate = common.estimate_total(sample, len(arg_chunks))
     if estimate > config.full_limit:
-        progress(f"  full run would take ~{estimate:,.0f} s; estimated")
+        harness.progress(f"  full run would take ~{estimate:,.0f} s; estimated")
         return PeerResult(estimate, True, estimate, full, len(arg_chunks), [], sample)
-    reps = max(1, min(config.repeats, int(config.full_budget / max(estimate, 1e-9))))
-    progress(f"  full run, {reps} repeats (~{estimate:.2g} s each)")
-    runs = time_runs(partial(reparse_run, parse, arg_chunks), reps, estimate)
-    return PeerResult(median(runs), False, estimate, full, len(arg_chunks), runs, sample)
+    runs = common.reparse_runs(parse, arg_chunks, estimate, config.repeats, config.full_budget)
+    harness.progress(f"  full run, {len(runs)} repeats (~{estimate:.2g} s each)")
+    return PeerResult(harness.median(runs), False, estimate, full, len(arg_chunks), runs, sample)
 
 
 # ---------------------------------------------------------------------------
@@ -352,10 +250,7 @@ def table(config: Config, rows: list[Row], peers: dict[str, PeerResult]) -> list
         f"speedup {head}",
         f"speedup {scale}",
     ]
-    lines = [
-        "| " + " | ".join(columns) + " |",
-        "|" + "|".join("---" if i == 0 else "---:" for i in range(len(columns))) + "|",
-    ]
+    lines = harness.md_table(columns)
     for row in rows:
         h = row.runs.get(head)
         s = row.runs.get(scale)
@@ -364,32 +259,23 @@ def table(config: Config, rows: list[Row], peers: dict[str, PeerResult]) -> list
             cols = [f"`{row.format}`", f"{h.chunks:,}" if h else "", "**row aborted**"]
             cols += [""] * (len(columns) - len(cols))
             cols[-1] = "; ".join(aborted).replace("|", "\\|")
-            lines.append("| " + " | ".join(cols) + " |")
+            lines.append(harness.md_row(cols))
             continue
         ph, ps = peers.get(head), peers.get(scale)
-        sh, sh_est = speedup(ph, h)
-        ss, ss_est = speedup(ps, s)
         g = growth(row, small[0], big[0])
         cols = [
             f"`{row.format}`",
             f"{h.chunks:,}" if h else "n/a",
-            fmt_us(h.per_chunk(h.toolwire_s)) if h else "n/a",
-            fmt_us(h.per_chunk(h.floor_s)) if h else "n/a",
-            fmt_ratio(h.floor_ratio) if h else "n/a",
-            fmt_ms(h.toolwire_s) if h else "n/a",
-            fmt_ms(s.toolwire_s) if s else "n/a",
+            harness.fmt_us(h.per_chunk(h.toolwire_s)) if h else "n/a",
+            harness.fmt_us(h.per_chunk(h.floor_s)) if h else "n/a",
+            harness.fmt_ratio(h.floor_ratio) if h else "n/a",
+            harness.fmt_ms(h.toolwire_s) if h else "n/a",
+            harness.fmt_ms(s.toolwire_s) if s else "n/a",
             "n/a" if g is None else f"{g:.2f}x",
-            fmt_ms(ph.seconds, ph.estimated) if ph else "n/a",
-            fmt_ms(ps.seconds, ps.estimated) if ps else "n/a",
-            fmt_ratio(sh, sh_est),
-            fmt_ratio(ss, ss_est),
+            *common.peer_columns((ph, ps), (speedup(ph, h), speedup(ps, s))),
         ]
-        lines.append("| " + " | ".join(cols) + " |")
+        lines.append(harness.md_row(cols))
     return [*lines, ""]
-
-
-def verdict(ok: bool) -> str:
-    return "PASS" if ok else "FAIL"
 
 
 def evaluate_targets(
@@ -409,14 +295,14 @@ def evaluate_targets(
             {
                 "format": row.format,
                 "floor_ratio": ratio,
-                "floor_goal": None if ratio is None else ratio <= FLOOR_RATIO_GOAL,
-                "floor_must": None if ratio is None else ratio <= FLOOR_RATIO_MUST,
+                "floor_goal": None if ratio is None else ratio <= common.FLOOR_RATIO_GOAL,
+                "floor_must": None if ratio is None else ratio <= common.FLOOR_RATIO_MUST,
                 "growth": g,
-                "growth_ok": None if g is None else g <= LINEARITY_MAX,
+                "growth_ok": None if g is None else g <= common.LINEARITY_MAX,
                 "speedup": sp,
                 "speedup_estimated": sp_est,
-                "speedup_goal": None if sp is None else sp >= SPEEDUP_GOAL,
-                "speedup_must": None if sp is None else sp >= SPEEDUP_MUST,
+                "speedup_goal": None if sp is None else sp >= common.SPEEDUP_GOAL,
+                "speedup_must": None if sp is None else sp >= common.SPEEDUP_MUST,
             }
         )
     return results
@@ -425,25 +311,27 @@ def evaluate_targets(
 def summary_lines(config: Config, targets: list[dict[str, Any]]) -> list[str]:
     head = config.sizes[0][0]
     small, big = sorted(config.sizes, key=lambda s: s[1])
+    floor_goal, floor_must = common.FLOOR_RATIO_GOAL, common.FLOOR_RATIO_MUST
+    speedup_goal, speedup_must = common.SPEEDUP_GOAL, common.SPEEDUP_MUST
     lines = [
         "## Targets (those of bench_tags.py, per format)",
         "",
-        f"toolwire / floor at {head} <= {FLOOR_RATIO_GOAL:g}x (must {FLOOR_RATIO_MUST:g}x); "
-        f"{big[0]} total <= {LINEARITY_MAX:g}x the {small[0]} total"
+        f"toolwire / floor at {head} <= {floor_goal:g}x (must {floor_must:g}x); "
+        f"{big[0]} total <= {common.LINEARITY_MAX:g}x the {small[0]} total"
         + (" (info only: 10x the size is not the 1 MB target)" if big[1] != SCALE_FULL[1] else "")
-        + f"; speedup vs jiter re-parse at {head} >= {SPEEDUP_GOAL:g}x (must {SPEEDUP_MUST:g}x).",
+        + f"; speedup vs jiter re-parse at {head} >= {speedup_goal:g}x (must {speedup_must:g}x).",
         "",
     ]
 
     def mark(must: bool | None, goal: bool | None, shown: str) -> str:
         if must is None:
             return f"SKIP {shown}"
-        extra = "" if goal == must else f" (goal {verdict(bool(goal))})"
-        return f"{verdict(must)} {shown}{extra}"
+        extra = "" if goal == must else f" (goal {common.verdict(bool(goal))})"
+        return f"{common.verdict(must)} {shown}{extra}"
 
     for t in targets:
         parts = [
-            "floor " + mark(t["floor_must"], t["floor_goal"], fmt_ratio(t["floor_ratio"])),
+            "floor " + mark(t["floor_must"], t["floor_goal"], harness.fmt_ratio(t["floor_ratio"])),
             "linearity "
             + mark(
                 t["growth_ok"],
@@ -454,7 +342,7 @@ def summary_lines(config: Config, targets: list[dict[str, Any]]) -> list[str]:
             + mark(
                 t["speedup_must"],
                 t["speedup_goal"],
-                fmt_ratio(t["speedup"], t["speedup_estimated"]),
+                harness.fmt_ratio(t["speedup"], t["speedup_estimated"]),
             ),
         ]
         lines.append(f"- `{t['format']}`: " + "; ".join(parts))
@@ -488,7 +376,7 @@ def method_lines(
         f"- Timings: median of {config.repeats} measurements (3 above 100k chunks, as in "
         "bench_tags.py), `time.perf_counter`, cyclic GC disabled while the clock runs, "
         "runs under 5 ms looped within one measurement.  toolwire = parser construction, "
-        "every `feed`, `close`.  Event floor = `common.EventFloor` (one slotted delta per "
+        "every `feed`, `close`.  Event floor = `harness.EventFloor` (one slotted delta per "
         f"chunk) on the same chunks; per-chunk columns and the floor ratio are at {head}.",
         "- jiter re-parse: per chunk, append to the accumulated arguments text and "
         '`jiter.from_json(acc.encode(), partial_mode="trailing-strings")` all of it '
@@ -545,7 +433,7 @@ def method_lines(
 
 def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, Config]:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    add_run_options(ap, "10 KB and 100 KB (no 1 MB), fewer repeats and samples")
+    harness.add_run_options(ap, "10 KB and 100 KB (no 1 MB), fewer repeats and samples")
     ap.add_argument(
         "--format",
         action="append",
@@ -554,14 +442,9 @@ def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, Config]:
         help="only this format (repeatable; default: every text format with a renderer)",
     )
     ns = ap.parse_args(argv)
-    quick: bool = ns.quick
     config = Config(
-        sizes=[HEADLINE, SCALE_QUICK if quick else SCALE_FULL],
-        repeats=ns.repeats or (3 if quick else 5),
-        samples=ns.samples or (50 if quick else 200),
-        sample_budget=10.0 if quick else 60.0,
-        full_limit=ns.full_limit if ns.full_limit is not None else (3.0 if quick else 10.0),
-        full_budget=5.0 if quick else 15.0,
+        sizes=[HEADLINE, SCALE_QUICK if ns.quick else SCALE_FULL],
+        **common.run_settings(ns),
         formats=list(ns.formats or []),
     )
     return ns, config
@@ -577,12 +460,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not targets:
         print("error: no format to benchmark", file=sys.stderr)
         return 2
-    jiter = load_jiter()
+    jiter = next((peer.parse for peer in common.load_peers(["jiter"])), None)
     started = time.perf_counter()
 
     workloads: dict[str, tuple[str, Any]] = {}
     for label, size in config.sizes:
-        args_text, value = build_arguments(size)
+        args_text, value = common.build_arguments(size)
         assert json.loads(args_text) == value
         workloads[label] = (args_text, value)
 
@@ -599,16 +482,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             peers[label] = peer_cost(config, jiter, label, workloads[label][0])
     elapsed = time.perf_counter() - started
 
-    env = environment("jiter")
+    env = harness.environment("jiter")
     head = config.sizes[0][0]
     out = [
         "# toolwire: every text format on one streamed `write_file` call",
         "",
-        "Environment: "
-        + ", ".join(f"{k} {v}" for k, v in env.items())
-        + f"; benchmark took {elapsed:.0f} s"
-        + (" (--quick)" if ns.quick else "")
-        + ".",
+        harness.environment_line(env, elapsed, ns.quick),
         "",
         f"{CHUNK}-character chunks; per-chunk and floor columns at {head}; `~` = estimated "
         "from sampled prefixes.",
@@ -618,24 +497,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     target_results = evaluate_targets(config, rows, peers)
     out += summary_lines(config, target_results)
     out += method_lines(config, rows, peers, skipped)
-    print("\n".join(out))
-
-    if ns.json:
-        dump = {
-            "environment": env,
-            "quick": ns.quick,
-            "config": asdict(config),
-            "chunk": CHUNK,
-            "elapsed_s": elapsed,
-            "arguments_chars": {k: len(v[0]) for k, v in workloads.items()},
-            "rows": [asdict(r) for r in rows],
-            "jiter": {k: asdict(p) for k, p in peers.items()},
-            "targets": target_results,
-            "skipped": skipped,
-        }
-        with open(ns.json, "w", encoding="utf-8") as fh:
-            json.dump(dump, fh, indent=1, ensure_ascii=False)
-        progress(f"raw results written to {ns.json}")
+    harness.publish(
+        out,
+        ns,
+        env,
+        asdict(config),
+        chunk=CHUNK,
+        elapsed_s=elapsed,
+        arguments_chars={k: len(v[0]) for k, v in workloads.items()},
+        rows=[asdict(r) for r in rows],
+        jiter={k: asdict(p) for k, p in peers.items()},
+        targets=target_results,
+        skipped=skipped,
+    )
     return 0
 
 

@@ -10,7 +10,7 @@ Run from the repository root (inside the project's virtualenv)::
 Every text format and every provider that streams JSON argument text carries one
 ``write_file`` call whose arguments (``common.build_arguments``) are 1 KB, 10 KB,
 100 KB or 1 MB long, streamed in 1-, 4- and 64-character chunks.  In the same run:
-toolwire; the floors (a no-op loop over the same chunks, ``common.EventFloor``,
+toolwire; the floors (a no-op loop over the same chunks, ``harness.EventFloor``,
 ``json.loads`` of the final arguments once, and for providers ``json.loads`` of every
 SSE event); and the peers, which append each chunk and re-parse everything so far
 (jiter's partial mode as the OpenAI/Anthropic SDKs do, partial-json-parser as
@@ -30,24 +30,29 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import partial
-from typing import Any, cast
+from typing import Any
 
 from bench_formats import TOOLS, Target, load_targets
-from bench_providers import loads_floor
 from budget import BudgetedResult, run_budgeted
-from common import (
-    Peer,
-    build_arguments,
-    check_call,
+from common import Peer, build_arguments, check_call, load_peers
+from harness import (
+    chunk_count,
+    drive,
     environment,
-    floor_run,
+    fewer_repeats,
     fmt_ms,
     fmt_ratio,
-    load_peers,
+    loads_floor,
+    md_row,
+    md_table,
     median,
     noop_run,
+    progress,
+    ratio,
     split,
     time_runs,
+    time_with_floors,
+    write_json,
 )
 from provider_bodies import PROVIDERS, arguments_fragment, build_body
 
@@ -72,17 +77,9 @@ class Config:
     quick: bool
 
 
-def progress(message: str) -> None:
-    print(f"[bench] {message}", file=sys.stderr, flush=True)
-
-
 def repeats_for(config: Config, chunks: int) -> int:
     """Fewer timed runs where one run feeds very many chunks, to fit the run's time."""
-    if chunks > 200_000:
-        return 1
-    if chunks > 100_000:
-        return min(config.repeats, 2)
-    return config.repeats
+    return fewer_repeats(config.repeats, chunks, ((200_000, 1), (100_000, 2)))
 
 
 # ---------------------------------------------------------------------------
@@ -175,18 +172,9 @@ def measure_format(config: Config, target: Target, size: str, chunk: int, value:
         cell.notes.append("tool_call emitted by close(), not by a feed()")
     elif isinstance(span, tuple) and got.emitted_at[0] != (span[1] - 1) // chunk:
         cell.notes.append(f"tool_call emitted at chunk {got.emitted_at[0]}, not with its end")
-    make = target.make
-
-    def toolwire_run() -> None:
-        p = make()
-        feed = p.feed
-        for c in chunks:
-            feed(c)
-        p.close()
-
-    cell.noop_s = median(time_runs(lambda: noop_run(chunks), reps))
-    cell.event_floor_s = median(time_runs(lambda: floor_run(chunks), reps))
-    cell.toolwire_runs = time_runs(toolwire_run, reps)
+    cell.noop_s, cell.event_floor_s, cell.toolwire_runs = time_with_floors(
+        target.make, chunks, reps
+    )
     cell.toolwire_s = median(cell.toolwire_runs)
     return cell
 
@@ -250,7 +238,7 @@ def measure_provider(
     jiter: Peer | None,
 ) -> ProviderCell:
     toolwire: Any = importlib.import_module("toolwire")
-    fragments = -(-len(arguments) // chunk)
+    fragments = chunk_count(len(arguments), chunk)
     cell = ProviderCell(provider, size, chunk, fragments)
     if fragments > config.max_events:
         cell.skipped = f"{fragments:,} events exceed --max-events {config.max_events:,}"
@@ -264,27 +252,16 @@ def measure_provider(
     def make() -> Any:
         return toolwire.parser(provider)
 
-    got = check_call(make, cast(Sequence[str], pieces), value)  # bytes feed the same way
+    got = check_call(make, pieces, value)  # bytes feed the same way
     if got.reason is not None:
         cell.aborted = got.reason
         progress(f"  {provider} {size} /{chunk}: ABORTED: {got.reason}")
         return cell
     if not got.emitted_at:
         cell.notes.append("tool_call emitted by close(), not by a feed()")
-
-    def toolwire_run() -> None:
-        p = make()
-        feed = p.feed
-        for piece in pieces:
-            feed(piece)
-        p.close()
-
-    def noop_pieces() -> None:
-        noop_run(cast(Sequence[str], pieces))  # the loop does not look at them
-
-    cell.noop_s = median(time_runs(noop_pieces, reps))
+    cell.noop_s = median(time_runs(lambda: noop_run(pieces), reps))
     cell.loads_floor_s = median(time_runs(lambda: loads_floor(data), reps))
-    cell.toolwire_runs = time_runs(toolwire_run, reps)
+    cell.toolwire_runs = time_runs(partial(drive, make, pieces), reps)
     cell.toolwire_s = median(cell.toolwire_runs)
     if jiter is not None:
         cell.sdk = run_budgeted(
@@ -363,10 +340,6 @@ def speedup_text(r: BudgetedResult | None, toolwire_s: float | None) -> str:
     return f"> {low} ({high})"
 
 
-def ratio(a: float | None, b: float | None) -> str:
-    return "n/a" if a is None or not b else fmt_ratio(a / b)
-
-
 def format_tables(results: Results, chunk: int) -> list[str]:
     sizes = results.config.sizes
     peers = {(p.peer, p.size): p.result for p in results.peers if p.chunk == chunk}
@@ -376,42 +349,28 @@ def format_tables(results: Results, chunk: int) -> list[str]:
         return []
     ref = names[0] if "tags" not in names else "tags"
     big = sizes[-1]
+
+    def ref_row(label: str, text: Callable[[FormatCell], str]) -> str:
+        """A row of the reference format's figure at every size."""
+        return md_row([label, *(text(cells[ref, s]) if (ref, s) in cells else "" for s in sizes)])
+
     lines = [
         f"### Text formats, {chunk}-character chunks",
         "",
-        "| ms | " + " | ".join(sizes) + " |",
-        "|---|" + "---:|" * len(sizes),
-        "| chunks (`"
-        + ref
-        + "`) | "
-        + " | ".join(f"{cells[ref, s].chunks:,}" if (ref, s) in cells else "" for s in sizes)
-        + " |",
-        "| no-op loop (`"
-        + ref
-        + "`) | "
-        + " | ".join(fmt_ms(cells[ref, s].noop_s) if (ref, s) in cells else "" for s in sizes)
-        + " |",
-        "| event floor (`"
-        + ref
-        + "`) | "
-        + " | ".join(
-            fmt_ms(cells[ref, s].event_floor_s) if (ref, s) in cells else "" for s in sizes
-        )
-        + " |",
-        "| json.loads once | " + " | ".join(fmt_ms(results.json_loads_s[s]) for s in sizes) + " |",
+        *md_table(["ms", *sizes]),
+        ref_row(f"chunks (`{ref}`)", lambda c: f"{c.chunks:,}"),
+        ref_row(f"no-op loop (`{ref}`)", lambda c: fmt_ms(c.noop_s)),
+        ref_row(f"event floor (`{ref}`)", lambda c: fmt_ms(c.event_floor_s)),
+        md_row(["json.loads once", *(fmt_ms(results.json_loads_s[s]) for s in sizes)]),
     ]
     for key, label in results.peer_labels.items():
-        lines.append(
-            f"| {label} | " + " | ".join(peer_text(peers.get((key, s))) for s in sizes) + " |"
-        )
-    lines += ["", "| format | " + " | ".join(f"toolwire ms {s}" for s in sizes)]
-    lines[-1] += f" | ÷ no-op {big} | ÷ event floor {big} | ÷ json.loads {big}"
+        lines.append(md_row([label, *(peer_text(peers.get((key, s))) for s in sizes)]))
+    columns = ["format", *(f"toolwire ms {s}" for s in sizes)]
+    columns += [f"÷ no-op {big}", f"÷ event floor {big}", f"÷ json.loads {big}"]
     if len(sizes) > 1:
-        lines[-1] += f" | {big} ÷ {sizes[-2]}"
-    for label in results.peer_labels.values():
-        lines[-1] += f" | vs {label} {big}"
-    lines[-1] += " |"
-    lines.append("|---|" + "---:|" * (lines[-1].count("|") - 2))
+        columns.append(f"{big} ÷ {sizes[-2]}")
+    columns += [f"vs {label} {big}" for label in results.peer_labels.values()]
+    lines += ["", *md_table(columns)]
     for name in names:
         row = [f"`{name}`"]
         aborted = [
@@ -436,7 +395,7 @@ def format_tables(results: Results, chunk: int) -> list[str]:
             prev = cells.get((name, sizes[-2]))
             row.append(ratio(tw, prev.toolwire_s if prev else None))
         row += [speedup_text(peers.get((key, big)), tw) for key in results.peer_labels]
-        lines.append("| " + " | ".join(row) + " |")
+        lines.append(md_row(row))
     return [*lines, ""]
 
 
@@ -493,8 +452,7 @@ def headline(results: Results) -> list[str]:
     lines = [
         f"## Headline: {chunk}-character chunks (ms per stream)",
         "",
-        "| " + " | ".join(head) + " |",
-        "|---|" + "---:|" * (len(head) - 1),
+        *md_table(head),
     ]
     for size in config.sizes:
         row = [size]
@@ -518,7 +476,7 @@ def headline(results: Results) -> list[str]:
                     peer_text(pc.sdk),
                     speedup_text(pc.sdk, pc.toolwire_s),
                 ]
-        lines.append("| " + " | ".join(row) + " |")
+        lines.append(md_row(row))
     return [*lines, ""]
 
 
@@ -626,8 +584,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(report(results, env))
     if ns.json:
         dump = {"environment": env, **asdict(results)}
-        with open(ns.json, "w", encoding="utf-8") as fh:
-            json.dump(dump, fh, indent=1, ensure_ascii=False)
+        write_json(ns.json, dump)
         progress(f"results written to {ns.json}")
     return 0
 

@@ -34,15 +34,17 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from common import (
-    TOOL_NAME,
-    build_arguments,
-    estimate_total,
+from common import TOOL_NAME, build_arguments, estimate_total, load_peers, sample_prefix_costs
+from harness import (
     fmt_ms,
     fmt_ratio,
+    loads_floor,
+    md_table,
     median,
-    sample_prefix_costs,
+    progress,
+    split,
     time_runs,
+    write_json,
 )
 
 KB = 1024
@@ -98,13 +100,6 @@ def build_body(arguments: str) -> tuple[bytes, list[bytes], list[str]]:
 # ---------------------------------------------------------------------------
 # The contenders
 # ---------------------------------------------------------------------------
-
-
-def loads_floor(data: Sequence[str]) -> None:
-    loads = json.loads
-    for d in data:
-        if d != "[DONE]":
-            loads(d)
 
 
 def make_sdk_run() -> Callable[[Sequence[str]], object] | None:
@@ -191,14 +186,10 @@ class Row:
         return "n/a" if seconds is None else f"{seconds / self.events * 1e6:.2f}"
 
 
-def progress(message: str) -> None:
-    print(f"[bench] {message}", file=sys.stderr, flush=True)
-
-
 def run_row(label: str, size: int, args: argparse.Namespace) -> Row:
     arguments, value = build_arguments(size)
     body, pieces, data = build_body(arguments)
-    reads = [body[i : i + READ_SIZE] for i in range(0, len(body), READ_SIZE)]
+    reads = split(body, READ_SIZE)
     row = Row(label, size, len(data), len(body))
     progress(f"{label}: {len(data):,} events, {len(body):,} bytes")
     check(pieces, value, len(pieces) - 3)
@@ -209,10 +200,9 @@ def run_row(label: str, size: int, args: argparse.Namespace) -> Row:
     sdk = make_sdk_run()
     if sdk is None:
         return row
-    fragments = [arguments[i : i + FRAGMENT] for i in range(0, len(arguments), FRAGMENT)]
-    sample = sample_prefix_costs(
-        lambda acc: _jiter(acc), arguments, args.samples, tries_per_prefix=3
-    )
+    jiter = load_peers(["jiter"])[0]
+    fragments = split(arguments, FRAGMENT)
+    sample = sample_prefix_costs(jiter.parse, arguments, args.samples, tries_per_prefix=3)
     estimate = row.floor_s + estimate_total(sample, len(fragments))
     if estimate <= args.full_limit:
         row.sdk_runs = time_runs(lambda: sdk(data), max(1, min(repeats, 3)), expected=estimate)
@@ -222,19 +212,21 @@ def run_row(label: str, size: int, args: argparse.Namespace) -> Row:
     return row
 
 
-def _jiter(acc: str) -> object:
-    from jiter import from_json
-
-    return from_json(acc.encode(), partial_mode="trailing-strings")
+COLUMNS = (
+    "arguments",
+    "events",
+    "json.loads floor ms (µs/event)",
+    "toolwire, 1 event/feed ms (µs/event)",
+    "toolwire, 4 KB reads ms (µs/event)",
+    "toolwire - floor µs/event",
+    "SDK helpers (jiter re-parse) ms (µs/event)",
+    "toolwire / floor",
+    "speedup vs SDK",
+)
 
 
 def table(rows: Sequence[Row]) -> list[str]:
-    lines = [
-        "| arguments | events | json.loads floor ms (µs/event) | toolwire, 1 event/feed ms "
-        "(µs/event) | toolwire, 4 KB reads ms (µs/event) | toolwire - floor µs/event | "
-        "SDK helpers (jiter re-parse) ms (µs/event) | toolwire / floor | speedup vs SDK |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
-    ]
+    lines = md_table(COLUMNS)
     for r in rows:
         sdk = "n/a" if r.sdk_s is None else f"{fmt_ms(r.sdk_s, r.sdk_estimated)} ({r.us(r.sdk_s)})"
         speedup = None if r.sdk_s is None else r.sdk_s / r.per_event_s
@@ -288,8 +280,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     print("\n".join(table(rows) + scaling(rows)))
     if args.json:
-        with open(args.json, "w", encoding="utf-8") as f:
-            json.dump({"environment": env, "rows": [asdict(r) for r in rows]}, f, indent=2)
+        dump = {"environment": env, "rows": [asdict(r) for r in rows]}
+        write_json(args.json, dump, indent=2, ensure_ascii=True)
     return 0
 
 

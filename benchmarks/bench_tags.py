@@ -21,33 +21,10 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import partial
-from typing import Any, Protocol
+from typing import Any
 
-from common import (
-    FLOOR_RATIO_GOAL,
-    FLOOR_RATIO_MUST,
-    LINEARITY_MAX,
-    SPEEDUP_GOAL,
-    SPEEDUP_MUST,
-    PrefixSample,
-    add_run_options,
-    build_arguments,
-    check_call,
-    environment,
-    estimate_total,
-    floor_run,
-    fmt_ms,
-    fmt_ratio,
-    fmt_us,
-    median,
-    noop_run,
-    reparse_run,
-    sample_prefix_costs,
-    split,
-    time_once,
-    time_runs,
-    wrap_tags,
-)
+import common
+import harness
 
 KB = 1024
 SIZES: tuple[tuple[str, int], ...] = (
@@ -65,17 +42,12 @@ TARGET_SIZE = "100 KB"
 TARGET_CHUNK = 4
 
 
-class Parser(Protocol):
-    def feed(self, chunk: str) -> list[Any]: ...
-    def close(self) -> list[Any]: ...
-
-
-ParserFactory = Callable[[], Parser]
+ParserFactory = Callable[[], harness.Parser]
 
 
 def default_factory() -> ParserFactory:
     toolwire: Any = importlib.import_module("toolwire")
-    make: Callable[[str], Parser] = toolwire.parser
+    make: Callable[[str], harness.Parser] = toolwire.parser
     make("tags")  # fail here, once, if the parser does not exist yet
     return lambda: make("tags")
 
@@ -83,40 +55,6 @@ def default_factory() -> ParserFactory:
 # ---------------------------------------------------------------------------
 # Peers
 # ---------------------------------------------------------------------------
-
-
-@dataclass(slots=True)
-class Peer:
-    key: str
-    label: str
-    parse: Callable[[str], object]
-
-
-def load_peers() -> list[Peer]:
-    peers: list[Peer] = []
-    try:
-        from jiter import from_json
-    except ImportError:
-        print("warning: jiter is not installed; its column will be n/a", file=sys.stderr)
-    else:
-
-        def jiter_parse(acc: str) -> object:
-            return from_json(acc.encode(), partial_mode="trailing-strings")
-
-        peers.append(Peer("jiter", "jiter re-parse", jiter_parse))
-    try:
-        import partial_json_parser  # type: ignore[import-untyped]
-    except ImportError:
-        print(
-            "warning: partial-json-parser is not installed; its column will be n/a", file=sys.stderr
-        )
-    else:
-
-        def pjp_parse(acc: str) -> object:
-            return partial_json_parser.loads(acc)
-
-        peers.append(Peer("pjp", "partial-json-parser", pjp_parse))
-    return peers
 
 
 @dataclass(slots=True)
@@ -135,7 +73,7 @@ class PeerResult:
 
 
 @dataclass(slots=True)
-class Cell:
+class Cell(harness.FloorFigures):
     size_label: str
     size_chars: int
     size_bytes: int
@@ -153,15 +91,6 @@ class Cell:
     aborted: str | None = None
     notes: list[str] = field(default_factory=list)
 
-    def per_chunk(self, seconds: float | None) -> float | None:
-        return None if seconds is None else seconds / self.chunks
-
-    @property
-    def floor_ratio(self) -> float | None:
-        if self.toolwire_s is None or not self.floor_s:
-            return None
-        return self.toolwire_s / self.floor_s
-
     def speedup(self, peer: str) -> tuple[float | None, bool]:
         result = self.peers.get(peer)
         if result is None or not self.toolwire_s:
@@ -175,7 +104,7 @@ def check_events(
     """One untimed run (also the warm-up), checked by common.check_call, plus a note
     when the tool_call does not come from the chunk holding the closing ``}``.
     Returns (reason to abort or None, events, deltas, notes)."""
-    got = check_call(make, chunks, expected)
+    got = common.check_call(make, chunks, expected)
     notes: list[str] = []
     if got.reason is None and (not got.emitted_at or got.emitted_at[0] != close_at):
         where = f"chunk {got.emitted_at[0]}" if got.emitted_at else "close()"
@@ -194,47 +123,28 @@ class Config:
     full_budget: float
 
 
-def repeats_for(config: Config, chunk_count: int) -> int:
-    """Fewer repeats where one run feeds very many chunks (1 MB at 1-4 chars)."""
-    if chunk_count > 500_000:
-        return min(config.repeats, 2)
-    if chunk_count > 100_000:
-        return min(config.repeats, 3)
-    return config.repeats
-
-
-def progress(message: str) -> None:
-    print(f"[bench] {message}", file=sys.stderr, flush=True)
-
-
 class PeerSampler:
     """Per-prefix samples for one (peer, size); shared by every chunk size, since a
     prefix's parse time depends only on its length."""
 
     def __init__(self, config: Config) -> None:
         self.config = config
-        self.cache: dict[tuple[str, str], PrefixSample] = {}
+        self.cache: dict[tuple[str, str], common.PrefixSample] = {}
         self.probe: dict[tuple[str, str], float] = {}
 
-    def get(self, peer: Peer, size_label: str, text: str) -> PrefixSample:
+    def get(self, peer: common.Peer, size_label: str, text: str) -> common.PrefixSample:
         key = (peer.key, size_label)
         sample = self.cache.get(key)
         if sample is not None:
             return sample
-        peer.parse(text[: len(text) // 2])  # warm-up
-        full = time_once(lambda: peer.parse(text))  # the longest prefix: the dearest
+        full = common.probe(peer.parse, text)
         self.probe[key] = full
-        # Sampling costs about samples x full / 2 (more if per-prefix cost is
-        # superlinear, which only makes it cheaper): keep it within the budget.
-        count = self.config.samples
-        if full > 0:
-            count = min(count, max(10, int(self.config.sample_budget / (full / 2))))
-        tries = 3 if full < 0.02 else 1
-        progress(
+        count, tries = common.sample_plan(full, self.config.samples, self.config.sample_budget)
+        harness.progress(
             f"  sampling {peer.label} at {size_label}: {count} prefixes "
             f"(full text parses in {full * 1e3:.3g} ms)"
         )
-        sample = sample_prefix_costs(peer.parse, text, count, tries)
+        sample = common.sample_prefix_costs(peer.parse, text, count, tries)
         self.cache[key] = sample
         return sample
 
@@ -242,7 +152,7 @@ class PeerSampler:
 def run_cell(
     config: Config,
     make: ParserFactory,
-    peers: list[Peer],
+    peers: list[common.Peer],
     sampler: PeerSampler,
     size_label: str,
     args_text: str,
@@ -250,47 +160,32 @@ def run_cell(
     json_loads_s: float,
     chunk: int,
 ) -> Cell:
-    stream = wrap_tags(args_text)
-    chunks = split(stream, chunk)
-    reps = repeats_for(config, len(chunks))
+    stream = common.wrap_tags(args_text)
+    chunks = harness.split(stream, chunk)
+    reps = harness.fewer_repeats(config.repeats, len(chunks))
     cell = Cell(size_label, len(args_text), len(args_text.encode()), chunk, len(chunks), reps)
     cell.json_loads_s = json_loads_s
-    progress(f"{size_label}, {chunk}-char chunks: {len(chunks):,} chunks, {reps} repeats")
+    harness.progress(f"{size_label}, {chunk}-char chunks: {len(chunks):,} chunks, {reps} repeats")
 
     # Index of the chunk that holds the `}` closing the tool call's JSON body.
     body_end = stream.index("</tool_call>") - 1
-    reason, n_events, n_deltas, notes = check_events(make, chunks, expected, body_end // chunk)
-    if reason is not None:
-        cell.aborted = reason
-        progress(f"  ABORTED: {reason}")
+    if not harness.checked(cell, *check_events(make, chunks, expected, body_end // chunk)):
         return cell
-    cell.events_per_run, cell.deltas_per_run = n_events, n_deltas
-    cell.notes.extend(notes)
+    cell.noop_s, cell.floor_s, cell.toolwire_runs = harness.time_with_floors(make, chunks, reps)
+    cell.toolwire_s = harness.median(cell.toolwire_runs)
 
-    cell.noop_s = median(time_runs(lambda: noop_run(chunks), reps))
-    cell.floor_s = median(time_runs(lambda: floor_run(chunks), reps))
-
-    def toolwire_run() -> None:
-        p = make()
-        feed = p.feed
-        for c in chunks:
-            feed(c)
-        p.close()
-
-    cell.toolwire_runs = time_runs(toolwire_run, reps)
-    cell.toolwire_s = median(cell.toolwire_runs)
-
-    arg_chunk_count = -(-len(args_text) // chunk)
+    arg_chunk_count = harness.chunk_count(len(args_text), chunk)
     for peer in peers:
         sample = sampler.get(peer, size_label, args_text)
-        estimate = estimate_total(sample, arg_chunk_count)
+        estimate = common.estimate_total(sample, arg_chunk_count)
         if estimate <= config.full_limit:
-            arg_chunks = split(args_text, chunk)
-            peer_reps = max(1, min(reps, int(config.full_budget / max(estimate, 1e-9))))
-            runs = time_runs(partial(reparse_run, peer.parse, arg_chunks), peer_reps, estimate)
-            cell.peers[peer.key] = PeerResult(median(runs), False, estimate, runs, sample.failures)
+            arg_chunks = harness.split(args_text, chunk)
+            runs = common.reparse_runs(peer.parse, arg_chunks, estimate, reps, config.full_budget)
+            cell.peers[peer.key] = PeerResult(
+                harness.median(runs), False, estimate, runs, sample.failures
+            )
         else:
-            progress(f"  {peer.label}: full run would take ~{estimate:,.0f} s; estimated")
+            harness.progress(f"  {peer.label}: full run would take ~{estimate:,.0f} s; estimated")
             cell.peers[peer.key] = PeerResult(estimate, True, estimate, [], sample.failures)
     return cell
 
@@ -316,39 +211,29 @@ COLUMNS = (
 
 
 def table(cells: list[Cell], chunk: int) -> list[str]:
-    lines = [
-        f"### {chunk}-character chunks",
-        "",
-        "| " + " | ".join(COLUMNS) + " |",
-        "|" + "|".join("---" if i == 0 else "---:" for i in range(len(COLUMNS))) + "|",
-    ]
+    lines = [f"### {chunk}-character chunks", "", *harness.md_table(COLUMNS)]
     for c in cells:
         if c.chunk != chunk:
             continue
         if c.aborted is not None:
             cols = [c.size_label, f"{c.chunks:,}", f"**row aborted: {c.aborted}**"]
             cols += [""] * (len(COLUMNS) - len(cols))
-            lines.append("| " + " | ".join(cols) + " |")
+            lines.append(harness.md_row(cols))
             continue
-        jiter = c.peers.get("jiter")
-        pjp = c.peers.get("pjp")
-        sj, sj_est = c.speedup("jiter")
-        sp, sp_est = c.speedup("pjp")
         cols = [
             c.size_label,
             f"{c.chunks:,}",
-            fmt_us(c.per_chunk(c.noop_s)),
-            fmt_us(c.per_chunk(c.floor_s)),
-            fmt_us(c.per_chunk(c.toolwire_s)),
-            fmt_ratio(c.floor_ratio),
-            fmt_ms(c.json_loads_s),
-            fmt_ms(c.toolwire_s),
-            fmt_ms(jiter.seconds, jiter.estimated) if jiter else "n/a",
-            fmt_ms(pjp.seconds, pjp.estimated) if pjp else "n/a",
-            fmt_ratio(sj, sj_est),
-            fmt_ratio(sp, sp_est),
+            harness.fmt_us(c.per_chunk(c.noop_s)),
+            harness.fmt_us(c.per_chunk(c.floor_s)),
+            harness.fmt_us(c.per_chunk(c.toolwire_s)),
+            harness.fmt_ratio(c.floor_ratio),
+            harness.fmt_ms(c.json_loads_s),
+            harness.fmt_ms(c.toolwire_s),
+            *common.peer_columns(
+                (c.peers.get("jiter"), c.peers.get("pjp")), (c.speedup("jiter"), c.speedup("pjp"))
+            ),
         ]
-        lines.append("| " + " | ".join(cols) + " |")
+        lines.append(harness.md_row(cols))
     return [*lines, ""]
 
 
@@ -359,10 +244,6 @@ def find(cells: list[Cell], size: str, chunk: int) -> Cell | None:
     return None
 
 
-def verdict(ok: bool) -> str:
-    return "PASS" if ok else "FAIL"
-
-
 def evaluate_targets(cells: list[Cell]) -> list[dict[str, Any]]:
     results: list[dict[str, Any]] = []
 
@@ -370,12 +251,12 @@ def evaluate_targets(cells: list[Cell]) -> list[dict[str, Any]]:
     ratio = c.floor_ratio if c else None
     results.append(
         {
-            "target": f"toolwire <= {FLOOR_RATIO_GOAL:g}x event floor "
-            f"(must <= {FLOOR_RATIO_MUST:g}x), {TARGET_SIZE}, {TARGET_CHUNK}-char chunks",
+            "target": f"toolwire <= {common.FLOOR_RATIO_GOAL:g}x event floor "
+            f"(must <= {common.FLOOR_RATIO_MUST:g}x), {TARGET_SIZE}, {TARGET_CHUNK}-char chunks",
             "value": ratio,
-            "display": fmt_ratio(ratio),
-            "goal": None if ratio is None else ratio <= FLOOR_RATIO_GOAL,
-            "must": None if ratio is None else ratio <= FLOOR_RATIO_MUST,
+            "display": harness.fmt_ratio(ratio),
+            "goal": None if ratio is None else ratio <= common.FLOOR_RATIO_GOAL,
+            "must": None if ratio is None else ratio <= common.FLOOR_RATIO_MUST,
         }
     )
 
@@ -387,10 +268,10 @@ def evaluate_targets(cells: list[Cell]) -> list[dict[str, Any]]:
         growth = None
         if small and big and small.toolwire_s and big.toolwire_s:
             growth = big.toolwire_s / small.toolwire_s
-        ok = None if growth is None else growth <= LINEARITY_MAX
+        ok = None if growth is None else growth <= common.LINEARITY_MAX
         results.append(
             {
-                "target": f"linearity: 1 MB total <= {LINEARITY_MAX:g}x the 100 KB total, "
+                "target": f"linearity: 1 MB total <= {common.LINEARITY_MAX:g}x the 100 KB total, "
                 f"{chunk}-char chunks" + ("" if chunk == TARGET_CHUNK else " (info)"),
                 "value": growth,
                 "display": "n/a" if growth is None else f"{growth:.2f}x",
@@ -404,13 +285,13 @@ def evaluate_targets(cells: list[Cell]) -> list[dict[str, Any]]:
         speedup, est = c.speedup("jiter") if c else (None, False)
         results.append(
             {
-                "target": f"toolwire >= {SPEEDUP_GOAL:g}x faster than jiter re-parse "
-                f"(must >= {SPEEDUP_MUST:g}x), {size}, {TARGET_CHUNK}-char chunks",
+                "target": f"toolwire >= {common.SPEEDUP_GOAL:g}x faster than jiter re-parse "
+                f"(must >= {common.SPEEDUP_MUST:g}x), {size}, {TARGET_CHUNK}-char chunks",
                 "value": speedup,
                 "estimated": est,
-                "display": fmt_ratio(speedup, est),
-                "goal": None if speedup is None else speedup >= SPEEDUP_GOAL,
-                "must": None if speedup is None else speedup >= SPEEDUP_MUST,
+                "display": harness.fmt_ratio(speedup, est),
+                "goal": None if speedup is None else speedup >= common.SPEEDUP_GOAL,
+                "must": None if speedup is None else speedup >= common.SPEEDUP_MUST,
             }
         )
     return results
@@ -422,11 +303,9 @@ def summary_lines(targets: list[dict[str, Any]]) -> list[str]:
         if t["value"] is None:
             lines.append(f"- SKIP  {t['target']}: not measured in this run")
             continue
-        if t["goal"] == t["must"]:
-            status = verdict(bool(t["goal"]))
-        else:
-            status = f"goal {verdict(bool(t['goal']))}, must {verdict(bool(t['must']))}"
-        lines.append(f"- {verdict(bool(t['must'])):<4}  {t['target']}: {t['display']} ({status})")
+        goal, must = common.verdict(bool(t["goal"])), common.verdict(bool(t["must"]))
+        status = goal if t["goal"] == t["must"] else f"goal {goal}, must {must}"
+        lines.append(f"- {must:<4}  {t['target']}: {t['display']} ({status})")
     return [
         *lines,
         "",
@@ -492,17 +371,13 @@ def method_lines(config: Config, cells: list[Cell], sampler: PeerSampler) -> lis
 
 def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, Config]:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    add_run_options(ap, "1 KB-100 KB at 4-char chunks only, fewer repeats and samples")
+    harness.add_run_options(ap, "1 KB-100 KB at 4-char chunks only, fewer repeats and samples")
     ns = ap.parse_args(argv)
     quick: bool = ns.quick
     config = Config(
         sizes=list(SIZES[:3] if quick else SIZES),
         chunk_sizes=[4] if quick else list(CHUNK_SIZES),
-        repeats=ns.repeats or (3 if quick else 5),
-        samples=ns.samples or (50 if quick else 200),
-        sample_budget=10.0 if quick else 60.0,
-        full_limit=ns.full_limit if ns.full_limit is not None else (3.0 if quick else 10.0),
-        full_budget=5.0 if quick else 15.0,
+        **common.run_settings(ns),
     )
     return ns, config
 
@@ -518,14 +393,14 @@ def main(argv: Sequence[str] | None = None, factory: ParserFactory | None = None
                 file=sys.stderr,
             )
             return 2
-    peers = load_peers()
+    peers = common.load_peers()
     sampler = PeerSampler(config)
     started = time.perf_counter()
     cells: list[Cell] = []
     for size_label, size in config.sizes:
-        args_text, expected = build_arguments(size)
+        args_text, expected = common.build_arguments(size)
         assert json.loads(args_text) == expected
-        json_loads_s = median(time_runs(partial(json.loads, args_text), 7))
+        json_loads_s = harness.median(harness.time_runs(partial(json.loads, args_text), 7))
         for chunk in sorted(config.chunk_sizes):
             cells.append(
                 run_cell(
@@ -542,15 +417,11 @@ def main(argv: Sequence[str] | None = None, factory: ParserFactory | None = None
             )
     elapsed = time.perf_counter() - started
 
-    env = environment("jiter", "partial-json-parser")
+    env = harness.environment("jiter", "partial-json-parser")
     out = [
         "# toolwire `tags` parser: one streamed `write_file` call",
         "",
-        "Environment: "
-        + ", ".join(f"{k} {v}" for k, v in env.items())
-        + f"; benchmark took {elapsed:.0f} s"
-        + (" (--quick)" if ns.quick else "")
-        + ".",
+        harness.environment_line(env, elapsed, ns.quick),
         "",
         'Workload: `<analysis>short</analysis><tool_call>{"name": "write_file", '
         '"arguments": ARGS}</tool_call><final_answer>done</final_answer>`, ARGS = '
@@ -563,24 +434,19 @@ def main(argv: Sequence[str] | None = None, factory: ParserFactory | None = None
     targets = evaluate_targets(cells)
     out += summary_lines(targets)
     out += method_lines(config, cells, sampler)
-    print("\n".join(out))
-
-    if ns.json:
-        dump = {
-            "environment": env,
-            "quick": ns.quick,
-            "config": asdict(config),
-            "elapsed_s": elapsed,
-            "cells": [asdict(c) for c in cells],
-            "samples": {
-                f"{peer}/{size}": {**asdict(s), "probe_full_s": sampler.probe[(peer, size)]}
-                for (peer, size), s in sampler.cache.items()
-            },
-            "targets": targets,
-        }
-        with open(ns.json, "w", encoding="utf-8") as fh:
-            json.dump(dump, fh, indent=1, ensure_ascii=False)
-        progress(f"raw results written to {ns.json}")
+    harness.publish(
+        out,
+        ns,
+        env,
+        asdict(config),
+        elapsed_s=elapsed,
+        cells=[asdict(c) for c in cells],
+        samples={
+            f"{peer}/{size}": {**asdict(s), "probe_full_s": sampler.probe[(peer, size)]}
+            for (peer, size), s in sampler.cache.items()
+        },
+        targets=targets,
+    )
     return 0
 
 

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import json
 import os
 import sys
 import time
@@ -41,7 +40,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from common import TOOL_NAME, build_arguments, environment, median, time_runs
+import harness
+from common import TOOL_NAME, WRITE_FILE_TOOL, build_arguments, function_tool
 
 import toolwire
 from toolwire.cli.demo import demo_prompt
@@ -57,43 +57,13 @@ IDS_FULL, IDS_QUICK = 20_000, 1_000
 """Sampled ids per turn (about: the call's content is sized to it)."""
 
 SCHEMAS: list[dict[str, Any]] = [
-    {
-        "type": "function",
-        "function": {
-            "name": TOOL_NAME,
-            "description": "Write a file.",
-            "parameters": {
-                "type": "object",
-                "properties": {
-                    "path": {"type": "string"},
-                    "content": {"type": "string"},
-                    "options": {"type": "object"},
-                },
-                "required": ["path", "content"],
-            },
-        },
-    },
-    {
-        "type": "function",
-        "function": {
-            "name": "fetch",
-            "description": "Fetch a URL.",
-            "parameters": {
-                "type": "object",
-                "properties": {"url": {"type": "string"}},
-                "required": ["url"],
-            },
-        },
-    },
+    WRITE_FILE_TOOL,
+    function_tool("fetch", "Fetch a URL.", {"url": "string"}, ["url"]),
 ]
 """write_file (qwen3-coder types its raw values by it) and the eager part's fetch."""
 
 LOGPROB = -0.25
 """The scripted logprob of every sampled id (a float, as an engine gives)."""
-
-
-def progress(message: str) -> None:
-    print(f"[bench] {message}", file=sys.stderr, flush=True)
 
 
 # ---------------------------------------------------------------------------
@@ -232,7 +202,7 @@ def check_trajectory(w: Workload, t: toolwire.Trajectory) -> str | None:
 
 def measure_cost(w: Workload, repeats: int) -> CostRow:
     row = CostRow(w.format, w.tokenizer_label)
-    progress(f"{w.format} ({w.tokenizer_label}): check run")
+    harness.progress(f"{w.format} ({w.tokenizer_label}): check run")
     try:
         t = token_loop_run(w)
     except Exception as exc:  # reported, never raised: a benchmark does not fail
@@ -254,6 +224,7 @@ def measure_cost(w: Workload, repeats: int) -> CostRow:
     ]
     turns = [(w.prompt_ids + before, kept) for before, kept in turns]
     pairs = [[(i, LOGPROB) for i in kept] for _, kept in turns]
+    every_pair = [p for turn_pairs in pairs for p in turn_pairs]
     decode = w.tok.decode
 
     def detok_pieces(context: list[int], kept: list[int]) -> list[str]:
@@ -262,16 +233,7 @@ def measure_cost(w: Workload, repeats: int) -> CostRow:
 
     pieces = [[p for p in detok_pieces(c, k) if p] for c, k in turns]
     r = renderer(w.format)
-    progress(f"  {row.sampled_ids:,} sampled ids in {TURNS} turns; {repeats} repeats")
-
-    def noop(_: Any) -> None:
-        pass
-
-    def noop_run() -> None:
-        f = noop
-        for turn_pairs in pairs:
-            for p in turn_pairs:
-                f(p)
+    harness.progress(f"  {row.sampled_ids:,} sampled ids in {TURNS} turns; {repeats} repeats")
 
     def detok_run() -> None:
         for (context, _), turn_pairs in zip(turns, pairs, strict=True):
@@ -306,21 +268,21 @@ def measure_cost(w: Workload, repeats: int) -> CostRow:
             max_steps=TURNS,
         )
 
-    row.noop_s = median(time_runs(noop_run, repeats))
-    row.detok_s = median(time_runs(detok_run, repeats))
-    row.parser_s = median(time_runs(parser_run, repeats))
-    row.text_loop_s = median(time_runs(text_loop_run, repeats))
-    row.token_loop_runs = time_runs(lambda: token_loop_run(w), repeats)
-    row.token_loop_s = median(row.token_loop_runs)
+    row.noop_s = harness.median(harness.time_runs(lambda: harness.noop_run(every_pair), repeats))
+    row.detok_s = harness.median(harness.time_runs(detok_run, repeats))
+    row.parser_s = harness.median(harness.time_runs(parser_run, repeats))
+    row.text_loop_s = harness.median(harness.time_runs(text_loop_run, repeats))
+    row.token_loop_runs = harness.time_runs(lambda: token_loop_run(w), repeats)
+    row.token_loop_s = harness.median(row.token_loop_runs)
     return row
 
 
-def fmt_us(seconds: float | None) -> str:
-    return "n/a" if seconds is None else f"{seconds * 1e6:.2f}"
+def us(seconds: float | None) -> str:
+    return harness.fmt_us(seconds, digits=2)
 
 
-def ratio(a: float | None, b: float | None) -> str:
-    return "n/a" if a is None or not b else f"{a / b:.2f}x"
+def times(a: float | None, b: float | None) -> str:
+    return harness.ratio(a, b, lambda value: f"{value:.2f}x")
 
 
 def cost_table(rows: list[CostRow]) -> list[str]:
@@ -337,10 +299,7 @@ def cost_table(rows: list[CostRow]) -> list[str]:
         "token loop / text loop",
         "(token loop - text loop - detokenizer) µs/id",
     ]
-    lines = [
-        "| " + " | ".join(columns) + " |",
-        "|" + "|".join("---" if i < 2 else "---:" for i in range(len(columns))) + "|",
-    ]
+    lines = harness.md_table(columns, left=2)
     for row in rows:
         if row.aborted is not None:
             cells = [
@@ -350,7 +309,7 @@ def cost_table(rows: list[CostRow]) -> list[str]:
                 row.aborted.replace("|", "\\|"),
             ]
             cells += [""] * (len(columns) - len(cells))
-            lines.append("| " + " | ".join(cells) + " |")
+            lines.append(harness.md_row(cells))
             continue
         rest = None
         if row.token_loop_s and row.text_loop_s and row.detok_s:
@@ -359,16 +318,16 @@ def cost_table(rows: list[CostRow]) -> list[str]:
             f"`{row.format}`",
             row.tokenizer,
             f"{row.sampled_ids:,}",
-            fmt_us(row.per_id(row.noop_s)),
-            fmt_us(row.per_id(row.detok_s)),
-            fmt_us(row.per_id(row.parser_s)),
-            fmt_us(row.per_id(row.text_loop_s)),
-            fmt_us(row.per_id(row.token_loop_s)),
-            ratio(row.token_loop_s, row.detok_s),
-            ratio(row.token_loop_s, row.text_loop_s),
-            fmt_us(row.per_id(rest)),
+            us(row.per_id(row.noop_s)),
+            us(row.per_id(row.detok_s)),
+            us(row.per_id(row.parser_s)),
+            us(row.per_id(row.text_loop_s)),
+            us(row.per_id(row.token_loop_s)),
+            times(row.token_loop_s, row.detok_s),
+            times(row.token_loop_s, row.text_loop_s),
+            us(row.per_id(rest)),
         ]
-        lines.append("| " + " | ".join(cells) + " |")
+        lines.append(harness.md_row(cells))
     return lines
 
 
@@ -492,20 +451,20 @@ def measure_eager(
                     reference = t.completion_ids
                 elif t.completion_ids != reference:
                     row.aborted = "the trajectory differs from the eager run's"
-        progress(f"eager part: {row.mode}: {median(row.wall_s):.2f} s")
+        harness.progress(f"eager part: {row.mode}: {harness.median(row.wall_s):.2f} s")
     return rows, info
 
 
 def eager_table(rows: list[EagerRow], info: dict[str, Any]) -> list[str]:
     base = next((r for r in rows if not r.concurrent), None)
-    base_s = median(base.wall_s) if base and base.wall_s else None
+    base_s = harness.median(base.wall_s) if base and base.wall_s else None
     lines = [
         "| mode | parallel_calls | concurrent | sampler | wall s | saved vs sequential s | "
         "tools started at s |",
         "|---|---|---|---|---:|---:|---|",
     ]
     for row in rows:
-        wall = median(row.wall_s) if row.wall_s else None
+        wall = harness.median(row.wall_s) if row.wall_s else None
         saved = "" if wall is None or base_s is None or row is base else f"{base_s - wall:.2f}"
         started = ", ".join(f"{s:.2f}" for s in row.tools_started_s)
         mode = row.mode + (f" (**aborted**: {row.aborted})" if row.aborted else "")
@@ -583,7 +542,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         eager_rows, eager_info = measure_eager(eager, raw, label)
     elapsed = time.perf_counter() - started
 
-    env = environment("tokenizers")
+    env = harness.environment("tokenizers")
     try:
         load = Path("/proc/loadavg").read_text(encoding="utf-8").split()[:3]
         env["loadavg"] = " ".join(load)
@@ -593,11 +552,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     out = [
         "# toolwire: the token loop",
         "",
-        "Environment: "
-        + ", ".join(f"{k} {v}" for k, v in env.items())
-        + f"; benchmark took {elapsed:.0f} s"
-        + (" (--quick)" if quick else "")
-        + ".",
+        harness.environment_line(env, elapsed, quick),
         "",
         f"## Cost per sampled id ({TURNS} turns of ~{target_ids:,} ids, one write_file call "
         f"each, read id by id; medians of {repeats})",
@@ -618,19 +573,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         out += eager_table(eager_rows, eager_info)
     print("\n".join(out))
 
-    if ns.json:
-        dump = {
-            "environment": env,
-            "quick": quick,
-            "repeats": repeats,
-            "ids_per_turn": target_ids,
-            "elapsed_s": elapsed,
-            "cost": [asdict(r) for r in rows],
-            "eager": {"info": eager_info, "rows": [asdict(r) for r in eager_rows]},
-        }
-        with open(ns.json, "w", encoding="utf-8") as fh:
-            json.dump(dump, fh, indent=1, ensure_ascii=False)
-        progress(f"raw results written to {ns.json}")
+    harness.write_results(
+        ns.json,
+        environment=env,
+        quick=quick,
+        repeats=repeats,
+        ids_per_turn=target_ids,
+        elapsed_s=elapsed,
+        cost=[asdict(r) for r in rows],
+        eager={"info": eager_info, "rows": [asdict(r) for r in eager_rows]},
+    )
     return 0
 
 

@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from common import median, time_runs
+from harness import median, time_runs
 
 __all__ = ["BudgetedResult", "extrapolate", "run_budgeted"]
 

@@ -1,16 +1,19 @@
-"""Shared helpers for the benchmark scripts in this directory (not part of toolwire).
+"""What the benchmark scripts in this directory measure (not part of toolwire).
 
 Everything here is deterministic: the payloads are built from fixed templates, so two
-runs on the same machine time exactly the same text.
+runs on the same machine time exactly the same text.  How it is timed, the floors and
+the report's formatting are in ``harness.py``.
 
-* ``build_arguments`` / ``wrap_tags`` / ``split``: the workload;
-* ``time_runs`` / ``median``: wall-clock timing with ``time.perf_counter`` and the
-  cyclic garbage collector disabled while the clock runs;
-* ``noop_run`` / ``EventFloor`` / ``floor_run``: the two floors every push parser is
-  compared with;
-* ``reparse_run`` / ``sample_prefix_costs`` / ``estimate_total``: the peers' "append
+* ``build_arguments`` / ``wrap_tags`` / ``WRITE_FILE_TOOL``: the workload, one
+  ``write_file`` call and its schema;
+* ``check_call``: the untimed first run (also the warm-up) that checks a parser's
+  events before it is timed;
+* ``reparse_run`` / ``load_peers`` / ``probe`` / ``sample_plan`` /
+  ``sample_prefix_costs`` / ``estimate_total`` / ``reparse_runs``: the peers' "append
   the delta, re-parse the whole accumulated text" approach, run in full or estimated
-  from a sample of prefixes when a full run would take too long.
+  from a sample of prefixes when a full run would take too long;
+* ``run_settings`` and the targets: what ``harness.add_run_options`` means, and the
+  figures the issues ask for (reported, never enforced).
 """
 
 from __future__ import annotations
@@ -19,14 +22,15 @@ import argparse
 import gc
 import json
 import math
-import platform
 import statistics
 import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from importlib import metadata
+from functools import partial
 from typing import Any
+
+from harness import fmt_ms, fmt_ratio, time_once, time_runs
 
 __all__ = [
     "FLOOR_RATIO_GOAL",
@@ -35,30 +39,51 @@ __all__ = [
     "SPEEDUP_GOAL",
     "SPEEDUP_MUST",
     "TOOL_NAME",
+    "WRITE_FILE_TOOL",
     "CallCheck",
-    "EventFloor",
-    "FloorDelta",
     "Peer",
     "PrefixSample",
-    "add_run_options",
     "build_arguments",
     "check_call",
-    "environment",
     "estimate_total",
-    "floor_run",
-    "fmt_ms",
-    "fmt_ratio",
-    "fmt_us",
+    "function_tool",
     "load_peers",
-    "median",
-    "noop_run",
+    "peer_columns",
+    "probe",
     "reparse_run",
+    "reparse_runs",
+    "run_settings",
+    "sample_plan",
     "sample_prefix_costs",
-    "split",
-    "time_once",
-    "time_runs",
+    "verdict",
     "wrap_tags",
 ]
+
+TOOL_NAME = "write_file"
+"""The one call every workload streams."""
+
+
+def function_tool(
+    name: str, description: str, properties: dict[str, str], required: Sequence[str]
+) -> dict[str, Any]:
+    """An OpenAI-style function tool whose parameters are an object of ``properties``
+    (name -> JSON type)."""
+    parameters = {
+        "type": "object",
+        "properties": {key: {"type": kind} for key, kind in properties.items()},
+        "required": list(required),
+    }
+    function = {"name": name, "description": description, "parameters": parameters}
+    return {"type": "function", "function": function}
+
+
+WRITE_FILE_TOOL = function_tool(
+    TOOL_NAME,
+    "Write a file.",
+    {"path": "string", "content": "string", "options": "object"},
+    ["path", "content"],
+)
+"""The schema of build_arguments' value: the raw-value formats type their values by it."""
 
 # ---------------------------------------------------------------------------
 # Workload
@@ -154,98 +179,6 @@ def wrap_tags(arguments_text: str, name: str = "write_file") -> str:
     )
 
 
-def split(text: str, size: int) -> list[str]:
-    """Fixed-size chunks of ``size`` characters (the last one may be shorter)."""
-    return [text[i : i + size] for i in range(0, len(text), size)]
-
-
-# ---------------------------------------------------------------------------
-# Timing
-# ---------------------------------------------------------------------------
-
-
-def time_once(fn: Callable[[], object], number: int = 1) -> float:
-    """Seconds per call of ``fn``, timed over ``number`` back-to-back calls with the
-    cyclic GC disabled (collected just before)."""
-    gc.collect()
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        start = time.perf_counter()
-        for _ in range(number):
-            fn()
-        return (time.perf_counter() - start) / number
-    finally:
-        if enabled:
-            gc.enable()
-
-
-MIN_MEASUREMENT = 0.005
-"""Seconds one measurement should last at least: shorter runs are repeated inside it,
-so the clock's resolution and the loop's set-up vanish from the per-run time."""
-
-
-def time_runs(fn: Callable[[], object], repeats: int, expected: float | None = None) -> list[float]:
-    """``repeats`` measurements of ``fn`` (seconds per call each).  A call shorter than
-    ``MIN_MEASUREMENT`` is repeated ``number`` times per measurement, like ``timeit``'s
-    autorange; the length of a call is ``expected`` or else one untimed calibration call.
-    """
-    first = time_once(fn) if expected is None else expected
-    number = 1 if first >= MIN_MEASUREMENT else math.ceil(MIN_MEASUREMENT / max(first, 1e-7))
-    return [time_once(fn, number) for _ in range(max(1, repeats))]
-
-
-def median(values: Sequence[float]) -> float:
-    return float(statistics.median(values))
-
-
-# ---------------------------------------------------------------------------
-# Floors
-# ---------------------------------------------------------------------------
-
-
-def _receive(chunk: str) -> None:
-    """The no-op a chunk is handed to."""
-
-
-def noop_run(chunks: Sequence[str]) -> None:
-    """Floor of per-chunk Python cost: a loop handing each chunk to a no-op function."""
-    f = _receive
-    for c in chunks:
-        f(c)
-
-
-@dataclass(slots=True)
-class FloorDelta:
-    """A plain slotted delta event (not frozen): the cheapest event worth emitting."""
-
-    index: int
-    id: str
-    text: str
-
-
-class EventFloor:
-    """The least any push parser with per-chunk deltas can cost: ``feed`` wraps the
-    chunk in ONE delta event and returns it in a list, and does nothing else."""
-
-    __slots__ = ()
-
-    def feed(self, chunk: str) -> list[FloorDelta]:
-        return [FloorDelta(0, "call_0", chunk)]
-
-    def close(self) -> list[FloorDelta]:
-        return []
-
-
-def floor_run(chunks: Sequence[str]) -> None:
-    """The event floor, driven exactly like a real parser."""
-    p = EventFloor()
-    feed = p.feed
-    for c in chunks:
-        feed(c)
-    p.close()
-
-
 # ---------------------------------------------------------------------------
 # Peers: re-parse the accumulated text on every chunk
 # ---------------------------------------------------------------------------
@@ -275,32 +208,42 @@ class Peer:
     parse: Callable[[str], object]
 
 
-def load_peers() -> list[Peer]:
-    """The installed peers: jiter's partial mode (the OpenAI/Anthropic SDKs) and
-    partial-json-parser (vLLM/SGLang); a missing one is reported on stderr and left out."""
+def _jiter() -> Peer:
+    from jiter import from_json
+
+    def jiter_parse(acc: str) -> object:
+        return from_json(acc.encode(), partial_mode="trailing-strings")
+
+    return Peer("jiter", "jiter re-parse", jiter_parse)
+
+
+def _pjp() -> Peer:
+    import partial_json_parser  # type: ignore[import-untyped]
+
+    def pjp_parse(acc: str) -> object:
+        return partial_json_parser.loads(acc)
+
+    return Peer("pjp", "partial-json-parser", pjp_parse)
+
+
+_PEERS: dict[str, tuple[str, Callable[[], Peer]]] = {
+    "jiter": ("jiter", _jiter),
+    "pjp": ("partial-json-parser", _pjp),
+}
+"""Peer key -> (its distribution, its loader)."""
+
+
+def load_peers(keys: Sequence[str] = ("jiter", "pjp")) -> list[Peer]:
+    """The installed peers among ``keys``: jiter's partial mode (the OpenAI/Anthropic
+    SDKs) and partial-json-parser (vLLM/SGLang); a missing one is reported on stderr
+    and left out."""
     peers: list[Peer] = []
-    try:
-        from jiter import from_json
-    except ImportError:
-        print("warning: jiter is not installed; its column will be n/a", file=sys.stderr)
-    else:
-
-        def jiter_parse(acc: str) -> object:
-            return from_json(acc.encode(), partial_mode="trailing-strings")
-
-        peers.append(Peer("jiter", "jiter re-parse", jiter_parse))
-    try:
-        import partial_json_parser  # type: ignore[import-untyped]
-    except ImportError:
-        print(
-            "warning: partial-json-parser is not installed; its column will be n/a", file=sys.stderr
-        )
-    else:
-
-        def pjp_parse(acc: str) -> object:
-            return partial_json_parser.loads(acc)
-
-        peers.append(Peer("pjp", "partial-json-parser", pjp_parse))
+    for key in keys:
+        dist, load = _PEERS[key]
+        try:
+            peers.append(load())
+        except ImportError:
+            print(f"warning: {dist} is not installed; its column will be n/a", file=sys.stderr)
     return peers
 
 
@@ -366,49 +309,59 @@ def estimate_total(sample: PrefixSample, chunk_count: int) -> float:
     return sample.mean * chunk_count
 
 
-# ---------------------------------------------------------------------------
-# Formatting
-# ---------------------------------------------------------------------------
+def probe(parse: Callable[[str], object], text: str) -> float:
+    """Warm ``parse`` up on half of ``text``, then time it once on all of it: the
+    longest prefix, the dearest one, which sizes the sampling."""
+    parse(text[: len(text) // 2])
+    return time_once(lambda: parse(text))
 
 
-def fmt_us(seconds: float | None) -> str:
-    return "n/a" if seconds is None else f"{seconds * 1e6:.3f}"
+def sample_plan(full: float, samples: int, sample_budget: float) -> tuple[int, int]:
+    """(prefixes to sample, tries per prefix) for a peer whose whole text parses in
+    ``full`` seconds.  Sampling costs about count x full / 2 (more if the per-prefix
+    cost is superlinear, which only makes it cheaper): kept within ``sample_budget``;
+    quick parses are tried 3 times, the best kept."""
+    count = samples
+    if full > 0:
+        count = min(count, max(10, int(sample_budget / (full / 2))))
+    return count, 3 if full < 0.02 else 1
 
 
-def _big(value: float) -> str:
-    """``1.2e9`` for huge values, ``12,345`` below a million."""
-    if value >= 1e6:
-        mantissa, exponent = f"{value:.1e}".split("e")
-        return f"{mantissa}e{int(exponent)}"
-    return f"{value:,.0f}"
-
-
-def fmt_ms(seconds: float | None, estimated: bool = False) -> str:
-    if seconds is None:
-        return "n/a"
-    ms = seconds * 1e3
-    text = _big(ms) if ms >= 1000 else f"{ms:.3g}" if ms < 10 else f"{ms:.1f}"
-    return ("~" if estimated else "") + text
-
-
-def fmt_ratio(value: float | None, estimated: bool = False) -> str:
-    if value is None:
-        return "n/a"
-    text = _big(value) if value >= 100 else f"{value:.2f}" if value < 10 else f"{value:.1f}"
-    return ("~" if estimated else "") + text + "x"
+def reparse_runs(
+    parse: Callable[[str], object],
+    chunks: Sequence[str],
+    estimate: float,
+    repeats: int,
+    full_budget: float,
+) -> list[float]:
+    """Full re-parse runs of a peer whose estimated total is ``estimate`` seconds: as
+    many as ``repeats`` but no more than ``full_budget`` seconds allow (at least one)."""
+    reps = max(1, min(repeats, int(full_budget / max(estimate, 1e-9))))
+    return time_runs(partial(reparse_run, parse, chunks), reps, estimate)
 
 
 # ---------------------------------------------------------------------------
 # Shared by the scripts: targets, the events check, options, environment
 # ---------------------------------------------------------------------------
 
-TOOL_NAME = "write_file"
-"""The one call every workload streams."""
-
 # Targets of the issues (reporting only; a benchmark never fails).
 FLOOR_RATIO_GOAL, FLOOR_RATIO_MUST = 2.0, 3.0
 LINEARITY_MAX = 11.0
 SPEEDUP_GOAL, SPEEDUP_MUST = 300.0, 100.0
+
+
+def peer_columns(
+    results: Sequence[Any | None], speedups: Sequence[tuple[float | None, bool]]
+) -> list[str]:
+    """The report's peer columns: each peer result's total in ms (``.seconds``), then
+    each ``(speedup, estimated)``; ``~`` marks an estimate, ``n/a`` a peer not run."""
+    totals = [fmt_ms(r.seconds, r.estimated) if r else "n/a" for r in results]
+    return totals + [fmt_ratio(value, estimated) for value, estimated in speedups]
+
+
+def verdict(ok: bool) -> str:
+    """How a target is reported: PASS or FAIL (never an exit status)."""
+    return "PASS" if ok else "FAIL"
 
 
 @dataclass(slots=True)
@@ -424,8 +377,8 @@ class CallCheck:
     """Indexes of the chunks whose feed() returned a tool_call."""
 
 
-def check_call(make: Callable[[], Any], chunks: Sequence[str], expected: Any) -> CallCheck:
-    """Feed ``chunks`` once: exactly one tool_call named TOOL_NAME whose arguments
+def check_call(make: Callable[[], Any], chunks: Sequence[Any], expected: Any) -> CallCheck:
+    """Feed ``chunks`` (text or bytes) once: exactly one tool_call named TOOL_NAME whose arguments
     equal ``expected``, and no error event, or a reason to abort the row."""
     p = make()
     events: list[Any] = []
@@ -454,34 +407,14 @@ def check_call(make: Callable[[], Any], chunks: Sequence[str], expected: Any) ->
     return CallCheck(None, n, deltas, call, emitted_at)
 
 
-def add_run_options(ap: argparse.ArgumentParser, quick_help: str) -> None:
-    """The options every script takes: --quick, --json, --repeats, --samples,
-    --full-limit."""
-    ap.add_argument("--quick", action="store_true", help=quick_help)
-    ap.add_argument("--json", metavar="PATH", help="also write raw results as JSON")
-    ap.add_argument("--repeats", type=int, help="timed runs per measurement (default 5; 3 quick)")
-    ap.add_argument(
-        "--samples", type=int, help="prefixes sampled for an estimate (default 200; 50 quick)"
-    )
-    ap.add_argument(
-        "--full-limit",
-        type=float,
-        metavar="SECONDS",
-        help="estimate a peer instead of running it in full above this (default 10; 3 quick)",
-    )
-
-
-def environment(*dists: str) -> dict[str, str]:
-    """Interpreter, platform and package versions, for the report's header."""
-    env = {
-        "python": sys.version.split()[0],
-        "implementation": platform.python_implementation(),
-        "platform": platform.platform(),
-        "machine": platform.machine(),
+def run_settings(ns: argparse.Namespace) -> dict[str, Any]:
+    """What ``harness.add_run_options`` gave, with the defaults of a full or a
+    ``--quick`` run: repeats, samples, the sampling and full-run budgets."""
+    quick: bool = ns.quick
+    return {
+        "repeats": ns.repeats or (3 if quick else 5),
+        "samples": ns.samples or (50 if quick else 200),
+        "sample_budget": 10.0 if quick else 60.0,
+        "full_limit": ns.full_limit if ns.full_limit is not None else (3.0 if quick else 10.0),
+        "full_budget": 5.0 if quick else 15.0,
     }
-    for dist in ("toolwire", *dists):
-        try:
-            env[dist] = metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            env[dist] = "not installed"
-    return env

@@ -130,9 +130,7 @@ def plot_formats(data: dict[str, Any], out: Path) -> Path | None:
     if not cells:
         return None
     plt = _pyplot()
-    config = data["config"]
-    sizes: list[str] = config["sizes"]
-    xs = [data["arguments_chars"][s] for s in sizes]
+    config, sizes, xs = _sizes(data)
     labels = data.get("peer_labels", {})
     fig, axes = _axes(plt, config["chunks"], "Text formats: one tool call, total time vs size")
     for ax, chunk in zip(axes, config["chunks"], strict=True):
@@ -185,12 +183,7 @@ def plot_formats(data: dict[str, Any], out: Path) -> Path | None:
         _budget_line(ax, config["budget"])
         anchor = min(lows)
         _reference_slopes(ax, xs, anchor / 3, (min(highs) if highs else anchor) * 3)
-    _legend(fig, axes)
-    _footer(fig, data)
-    path = out / "peers.png"
-    fig.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    return path
+    return _save(plt, fig, axes, data, out / "peers.png")
 
 
 def plot_providers(data: dict[str, Any], out: Path) -> Path | None:
@@ -198,9 +191,7 @@ def plot_providers(data: dict[str, Any], out: Path) -> Path | None:
     if not cells:
         return None
     plt = _pyplot()
-    config = data["config"]
-    sizes: list[str] = config["sizes"]
-    xs = [data["arguments_chars"][s] for s in sizes]
+    config, sizes, xs = _sizes(data)
     title = "Provider streams: one tool call, one SSE event per argument fragment"
     fig, axes = _axes(plt, config["chunks"], title)
     providers = list(dict.fromkeys(c["provider"] for c in cells))
@@ -241,9 +232,20 @@ def plot_providers(data: dict[str, Any], out: Path) -> Path | None:
             continue
         _budget_line(ax, config["budget"])
         _reference_slopes(ax, xs, min(lows) / 3, (min(highs) if highs else min(lows)) * 3)
+    return _save(plt, fig, axes, data, out / "peers-providers.png")
+
+
+def _sizes(data: dict[str, Any]) -> tuple[dict[str, Any], list[str], list[int]]:
+    """The run's config, its size labels, and their lengths in characters (the x axis)."""
+    config: dict[str, Any] = data["config"]
+    sizes: list[str] = config["sizes"]
+    return config, sizes, [data["arguments_chars"][s] for s in sizes]
+
+
+def _save(plt: Any, fig: Any, axes: list[Any], data: dict[str, Any], path: Path) -> Path:
+    """The legend and the footer, then the PNG at ``path``."""
     _legend(fig, axes)
     _footer(fig, data)
-    path = out / "peers-providers.png"
     fig.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(fig)
     return path

@@ -191,12 +191,12 @@ def arguments_fragment(provider: str) -> Callable[[Any], str | None]:
     if provider == "anthropic":
 
         def anthropic(event: Any) -> str | None:
-            if event["type"] == "content_block_delta":
-                delta = event["delta"]
-                if delta["type"] == "input_json_delta":
-                    fragment: str = delta["partial_json"]
-                    return fragment
-            return None
+            if event["type"] != "content_block_delta":
+                return None
+            delta = event["delta"]
+            json_delta = delta["type"] == "input_json_delta"
+            fragment: str | None = delta["partial_json"] if json_delta else None
+            return fragment
 
         return anthropic
     if provider == "openai-responses":

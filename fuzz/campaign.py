@@ -67,7 +67,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -328,6 +328,15 @@ class Options:
     tail: float
     extra: list[str]
     min_minutes: float = 0.0
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace, out: Path, extra: list[str]) -> Options:
+        """The slots' options from the command line: each field from the option of its
+        name (``--seeds``, ``--jobs``, ...), ``tail`` from ``--plateau-tail``, then where
+        the campaign writes and the flags it passes on to libFuzzer."""
+        own = ("out", "tail", "extra")
+        named = {f.name: getattr(args, f.name) for f in fields(cls) if f.name not in own}
+        return cls(out=out, tail=args.plateau_tail, extra=extra, **named)
 
 
 def _slot_corpus(slot: Slot, opts: Options) -> list[Path]:
@@ -802,18 +811,7 @@ def main(argv: list[str] | None = None) -> int:
         args.format_share,
         args.seeds / "campaign-rotation.json",
     )
-    opts = Options(
-        out=out,
-        seeds=args.seeds,
-        jobs=args.jobs,
-        timeout=args.timeout,
-        rss_limit_mb=args.rss_limit_mb,
-        max_len=args.max_len,
-        plateau=args.plateau,
-        tail=args.plateau_tail,
-        extra=extra,
-        min_minutes=args.min_minutes,
-    )
+    opts = Options.from_args(args, out, extra)
     budget_end = time.monotonic() + args.minutes * 60
     results: list[SlotResult] = []
     for n, slot in enumerate(slots):
