@@ -172,7 +172,7 @@ def test_the_token_rule_catches_what_it_is_meant_to_catch(monkeypatch: pytest.Mo
     token loop's rule."""
     pytest.importorskip("tokenizers")
     from fuzz.tokens import check_tokens
-    from toolwire.loop import token_loop
+    from toolwire.loop import token_session
     from toolwire.loop.renderers import renderer
 
     r = renderer("hermes")
@@ -190,15 +190,15 @@ def test_the_token_rule_catches_what_it_is_meant_to_catch(monkeypatch: pytest.Mo
             return ""
 
     with monkeypatch.context() as m:
-        m.setattr(token_loop, "IncrementalDetokenizer", Naive)
+        m.setattr(token_session, "IncrementalDetokenizer", Naive)
         with pytest.raises(AssertionError):
             check_tokens(doc, "hermes", 1)
 
-    feed = token_loop.TokenSession.feed
+    feed = token_session.TokenSession.feed
 
     def first_of_each_group(self: Any, pairs: Any) -> Any:
         return feed(self, list(pairs)[:1])
 
-    monkeypatch.setattr(token_loop.TokenSession, "feed", first_of_each_group)
+    monkeypatch.setattr(token_session.TokenSession, "feed", first_of_each_group)
     with pytest.raises(AssertionError):
         check_tokens(doc, "hermes", 1)
