@@ -81,12 +81,9 @@ from __future__ import annotations
 import re
 
 from ..engine.grammar import ContentSpec, FormatSpec
+from ._common import WHITESPACE_LAYOUT, block_names, no_name, text_before, think_reasoning
 
 _HEAD_NAME = re.compile(r"<｜tool▁sep｜>([^\s｜<>]+)")
-
-
-def _no_name(text: str) -> None:
-    return None
 
 
 def _name_from_head(text: str) -> str | None:
@@ -94,30 +91,27 @@ def _name_from_head(text: str) -> str | None:
     return m.group(1) if m else None
 
 
-_LAYOUT = ContentSpec("layout", allowed=r"[ \t\r\n]", strict=True)
 _TYPE = ContentSpec("layout", allowed="[a-z]")
 _FENCE = ContentSpec("layout", allowed=r"[ \t\r\n`]", strict=True)
-_BLOCK_NAMES = {
-    "TEXT": "text",
-    "REASONING": "reasoning text",
-    "NAME": "tool name",
-    "TYPE": "call type (function)",
-    "LAYOUT": "whitespace",
-    "FENCE": "closing fence ```",
-    "ARGS": "JSON arguments",
-    "CALL_BEGIN": "<｜tool▁call▁begin｜>",
-    "CALL_HEAD": "<｜tool▁sep｜>NAME\\n```json",
-    "THINK_CLOSE": "</think>",
-    "THINK_CLOSE_NL": "</think>",
-    "THINK_CLOSE_NL2": "</think>",
-    "CALLS_BEGIN": "<｜tool▁calls▁begin｜>",
-    "CALLS_BEGIN_IN_THINK": "<｜tool▁calls▁begin｜>",
-    "CALLS_BEGIN_BARE": "<｜tool▁calls▁begin｜>function",
-}
+_BLOCK_NAMES = block_names(
+    "LAYOUT",
+    NAME="tool name",
+    TYPE="call type (function)",
+    FENCE="closing fence ```",
+    ARGS="JSON arguments",
+    CALL_BEGIN="<｜tool▁call▁begin｜>",
+    CALL_HEAD="<｜tool▁sep｜>NAME\\n```json",
+    THINK_CLOSE="</think>",
+    THINK_CLOSE_NL="</think>",
+    THINK_CLOSE_NL2="</think>",
+    CALLS_BEGIN="<｜tool▁calls▁begin｜>",
+    CALLS_BEGIN_IN_THINK="<｜tool▁calls▁begin｜>",
+    CALLS_BEGIN_BARE="<｜tool▁calls▁begin｜>function",
+)
 _RESYNC_BEFORE = frozenset({"CALLS_BEGIN", "CALL_BEGIN"})
 _V3_RESYNC_BEFORE = _RESYNC_BEFORE | {"CALLS_BEGIN_BARE"}
 _RESYNC_AFTER = frozenset({"CALLS_END"})
-_V3_CALLS = {"CALL_BEGIN": _no_name, "CALLS_BEGIN_BARE": _no_name, "CALL_HEAD": _name_from_head}
+_V3_CALLS = {"CALL_BEGIN": no_name, "CALLS_BEGIN_BARE": no_name, "CALL_HEAD": _name_from_head}
 
 V3 = FormatSpec(
     name="deepseek-v3",
@@ -126,7 +120,7 @@ V3 = FormatSpec(
     models="DeepSeek V3, V3-0324",
     content={
         "TEXT": ContentSpec("text", strict=True),
-        "LAYOUT": _LAYOUT,
+        "LAYOUT": WHITESPACE_LAYOUT,
         "TYPE": _TYPE,
         "FENCE": _FENCE,
     },
@@ -143,27 +137,15 @@ R1 = FormatSpec(
     description="<think> reasoning, DeepSeek V3-style fenced calls in <｜tool▁calls▁begin｜>",
     models="DeepSeek R1, R1-0528, R1-Distill (Qwen, Llama)",
     content={
-        "TEXT": ContentSpec(
-            "text",
-            strict=True,
-            strip_trailing=" \t\r\n",
-            strip_before=frozenset({"CALLS_BEGIN", "CALLS_BEGIN_BARE", "CALL_BEGIN"}),
+        "TEXT": text_before("CALLS_BEGIN", "CALLS_BEGIN_BARE", "CALL_BEGIN", strict=True),
+        "REASONING": think_reasoning(
+            "THINK_CLOSE",
+            "THINK_CLOSE_NL",
+            "THINK_CLOSE_NL2",
+            "CALLS_BEGIN_IN_THINK",
+            "CALLS_BEGIN_BARE",
         ),
-        "REASONING": ContentSpec(
-            "reasoning",
-            strip_leading="\n",
-            strip_trailing="\n",
-            strip_before=frozenset(
-                {
-                    "THINK_CLOSE",
-                    "THINK_CLOSE_NL",
-                    "THINK_CLOSE_NL2",
-                    "CALLS_BEGIN_IN_THINK",
-                    "CALLS_BEGIN_BARE",
-                }
-            ),
-        ),
-        "LAYOUT": _LAYOUT,
+        "LAYOUT": WHITESPACE_LAYOUT,
         "TYPE": _TYPE,
         "FENCE": _FENCE,
     },
@@ -183,10 +165,10 @@ V3_1 = FormatSpec(
         "TEXT": ContentSpec("text", strict=True),
         "REASONING": ContentSpec("reasoning"),
         "NAME": ContentSpec("name", allowed=r"[^\s｜<>]"),
-        "LAYOUT": _LAYOUT,
+        "LAYOUT": WHITESPACE_LAYOUT,
     },
     islands={"ARGS": "json_call"},
-    call_openers={"CALL_BEGIN": _no_name},
+    call_openers={"CALL_BEGIN": no_name},
     envelope="envelope",
     resync_before=_RESYNC_BEFORE | {"THINK_OPEN", "CALLS_BEGIN_IN_THINK"},
     resync_after=_RESYNC_AFTER,

@@ -95,9 +95,12 @@ import re
 
 from ..engine.calls import JSON_OR_RAW
 from ..engine.grammar import ContentSpec, FormatSpec
+from ._common import block_names, text_before
 
 _NAME = re.compile(r'name="([^"\n]*)"')
 _STRING = re.compile(r'string="(true|false)"')
+_CALL_STARTS = ("BLOCK_OPEN", "INVOKE_OPEN", "INVOKE_SELF", "INVOKE_JSON")
+"""Where a call starts: whitespace before one is separator, and parsing resumes there."""
 
 
 def _name(tag: str) -> str:
@@ -125,12 +128,7 @@ def _spec(name: str, grammar: str, block: str, models: str) -> FormatSpec:
         ),
         models=models,
         content={
-            "TEXT": ContentSpec(
-                "text",
-                strict=True,
-                strip_trailing=" \t\r\n",
-                strip_before=frozenset({"BLOCK_OPEN", "INVOKE_OPEN", "INVOKE_SELF", "INVOKE_JSON"}),
-            ),
+            "TEXT": text_before(*_CALL_STARTS, strict=True),
             "REASONING": ContentSpec("reasoning"),
             "LAYOUT": ContentSpec("layout"),
             "PAD": ContentSpec("layout"),
@@ -142,26 +140,24 @@ def _spec(name: str, grammar: str, block: str, models: str) -> FormatSpec:
         key_from={"PARAM_OPEN": _name},
         value_type_from={"PARAM_OPEN": _declared},
         call_closers=frozenset({"INVOKE_CLOSE", "INVOKE_SELF"}),
-        resync_before=frozenset({"BLOCK_OPEN", "INVOKE_OPEN", "INVOKE_SELF", "INVOKE_JSON"}),
+        resync_before=frozenset(_CALL_STARTS),
         resync_after=frozenset({"BLOCK_CLOSE"}),
-        block_names={
-            "LAYOUT": "whitespace",
-            "PAD": "whitespace",
-            "JPAD": "whitespace",
-            "ARGS": "JSON arguments",
-            "VALUE": "parameter value",
-            "TEXT": "text",
-            "REASONING": "reasoning text",
-            "BLOCK_OPEN": f"<｜DSML｜{block}>",
-            "BLOCK_IN_THINK": f"<｜DSML｜{block}>",
-            "BLOCK_CLOSE": f"</｜DSML｜{block}>",
-            "INVOKE_OPEN": '<｜DSML｜invoke name="NAME">',
-            "INVOKE_SELF": '<｜DSML｜invoke name="NAME"/>',
-            "INVOKE_JSON": '<｜DSML｜invoke name="NAME">{',
-            "INVOKE_CLOSE": "</｜DSML｜invoke>",
-            "PARAM_OPEN": '<｜DSML｜parameter name="KEY" string="true|false">',
-            "PARAM_CLOSE": "</｜DSML｜parameter>",
-        },
+        block_names=block_names(
+            "LAYOUT",
+            "PAD",
+            "JPAD",
+            ARGS="JSON arguments",
+            VALUE="parameter value",
+            BLOCK_OPEN=f"<｜DSML｜{block}>",
+            BLOCK_IN_THINK=f"<｜DSML｜{block}>",
+            BLOCK_CLOSE=f"</｜DSML｜{block}>",
+            INVOKE_OPEN='<｜DSML｜invoke name="NAME">',
+            INVOKE_SELF='<｜DSML｜invoke name="NAME"/>',
+            INVOKE_JSON='<｜DSML｜invoke name="NAME">{',
+            INVOKE_CLOSE="</｜DSML｜invoke>",
+            PARAM_OPEN='<｜DSML｜parameter name="KEY" string="true|false">',
+            PARAM_CLOSE="</｜DSML｜parameter>",
+        ),
     )
 
 

@@ -45,10 +45,7 @@ numbers).  Project decisions:
 from __future__ import annotations
 
 from ..engine.grammar import ContentSpec, FormatSpec
-
-
-def _no_name(opener: str) -> None:
-    return None
+from ._common import block_names, no_name
 
 
 def _name_of(head: str) -> str:
@@ -68,21 +65,20 @@ SPEC = FormatSpec(
     islands={"ARGS": "gemma_object"},
     island_lead=frozenset({"OBJ_OPEN"}),
     call_openers={
-        "TOOL_OPEN": _no_name,
-        "TOOL_OPEN_IN_THOUGHT": _no_name,
+        "TOOL_OPEN": no_name,
+        "TOOL_OPEN_IN_THOUGHT": no_name,
         "CALL_HEAD": _name_of,
     },
     resync_before=frozenset({"TOOL_OPEN", "THOUGHT_OPEN"}),
     resync_after=frozenset({"TOOL_CLOSE"}),
-    block_names={
-        "TEXT": "text",
-        "REASONING": "reasoning",
-        "CALL_HEAD": "call:NAME",
-        "LAYOUT": "whitespace",
-        "ARGS": "an argument object",
-        "THOUGHT_OPEN": "<|channel>thought",
-        "THOUGHT_CLOSE": "<channel|>",
-        "TOOL_OPEN_IN_THOUGHT": "<|tool_call>",
-        "OBJ_OPEN": "'{'",
-    },
+    block_names=block_names(
+        "LAYOUT",
+        REASONING="reasoning",
+        CALL_HEAD="call:NAME",
+        ARGS="an argument object",
+        THOUGHT_OPEN="<|channel>thought",
+        THOUGHT_CLOSE="<channel|>",
+        TOOL_OPEN_IN_THOUGHT="<|tool_call>",
+        OBJ_OPEN="'{'",
+    ),
 )

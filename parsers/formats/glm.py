@@ -69,19 +69,15 @@ Decisions:
 from __future__ import annotations
 
 from ..engine.grammar import ContentSpec, FormatSpec
+from ._common import WHITESPACE, block_names, no_name
 
 _WS = " \t\r\n"
-_LAYOUT = ContentSpec("layout", allowed=r"[ \t\r\n]")
+_LAYOUT = ContentSpec("layout", allowed=WHITESPACE)
 
 
 def _name(head: str) -> str:
     """``<tool_call>NAME`` -> ``NAME``."""
     return head[len("<tool_call>") :]
-
-
-def _no_name(head: str) -> None:
-    """``<tool_call>`` alone: no name (the call cannot go on)."""
-    return None
 
 
 def _spec(name: str, description: str, models: str) -> FormatSpec:
@@ -104,22 +100,20 @@ def _spec(name: str, description: str, models: str) -> FormatSpec:
             "PAD": _LAYOUT,
         },
         islands={},
-        call_openers={"TOOL_HEAD": _name, "TOOL_OPEN": _no_name},
+        call_openers={"TOOL_HEAD": _name, "TOOL_OPEN": no_name},
         call_closers=frozenset({"TOOL_CLOSE"}),
         resync_before=frozenset({"THINK_OPEN", "TOOL_HEAD"}),
         resync_after=frozenset({"TOOL_CLOSE"}),
-        block_names={
-            "TEXT": "text",
-            "REASONING": "reasoning text",
-            "TOOL_HEAD": "<tool_call>NAME",
-            "TOOL_OPEN": "<tool_call>",
-            "NAME": "the tool name right after <tool_call>",
-            "KEY": "argument key",
-            "VALUE": "argument value",
-            "LEAD": "whitespace",
-            "GAP": "whitespace",
-            "PAD": "whitespace",
-        },
+        block_names=block_names(
+            "LEAD",
+            "GAP",
+            "PAD",
+            TOOL_HEAD="<tool_call>NAME",
+            TOOL_OPEN="<tool_call>",
+            NAME="the tool name right after <tool_call>",
+            KEY="argument key",
+            VALUE="argument value",
+        ),
     )
 
 

@@ -43,11 +43,7 @@ Decisions (``grammars/hermes.lark`` makes the structural ones):
 from __future__ import annotations
 
 from ..engine.grammar import ContentSpec, FormatSpec
-
-
-def _no_name(tag: str) -> None:
-    return None
-
+from ._common import block_names, no_name, text_before, think_reasoning
 
 SPEC = FormatSpec(
     name="hermes",
@@ -55,30 +51,14 @@ SPEC = FormatSpec(
     description="<think> reasoning, <tool_call> JSON envelopes",
     models="Qwen2.5, Qwen3 (hybrid, Instruct/Thinking-2507), QwQ, NousResearch Hermes 2 Pro / 3",
     content={
-        "TEXT": ContentSpec(
-            "text",
-            strip_leading="\n",
-            strip_trailing=" \t\r\n",
-            strip_before=frozenset({"TOOL_OPEN"}),
-        ),
-        "REASONING": ContentSpec(
-            "reasoning",
-            strip_leading="\n",
-            strip_trailing="\n",
-            strip_before=frozenset({"THINK_CLOSE", "THINK_CALL"}),
-        ),
+        "TEXT": text_before("TOOL_OPEN", strip_leading="\n"),
+        "REASONING": think_reasoning("THINK_CLOSE", "THINK_CALL"),
         "LAYOUT": ContentSpec("layout", strict=True),
     },
     islands={"ARGS": "json_call"},
-    call_openers={"TOOL_OPEN": _no_name, "THINK_CALL": _no_name},
+    call_openers={"TOOL_OPEN": no_name, "THINK_CALL": no_name},
     envelope="envelope",
     resync_before=frozenset({"THINK_OPEN", "TOOL_OPEN"}),
     resync_after=frozenset({"TOOL_CLOSE"}),
-    block_names={
-        "LAYOUT": "whitespace",
-        "ARGS": "JSON call envelope",
-        "THINK_CALL": "<tool_call>",
-        "TEXT": "text",
-        "REASONING": "reasoning text",
-    },
+    block_names=block_names("LAYOUT", ARGS="JSON call envelope", THINK_CALL="<tool_call>"),
 )

@@ -58,10 +58,7 @@ Decisions (grammar: ``grammars/kimi_k2.lark``):
 from __future__ import annotations
 
 from ..engine.grammar import ContentSpec, FormatSpec
-
-
-def _no_name(text: str) -> None:
-    return None
+from ._common import WHITESPACE_LAYOUT, block_names, no_name
 
 
 def name_from_id(call_id: str) -> str | None:
@@ -86,20 +83,18 @@ SPEC = FormatSpec(
         "REASONING": ContentSpec("reasoning"),
         "ID": ContentSpec("id", allowed=r"[^<>|]"),
         "GAP": ContentSpec("layout", allowed=r"[\s\S]", strict=True),
-        "TAIL": ContentSpec("layout", allowed=r"[ \t\r\n]", strict=True),
+        "TAIL": WHITESPACE_LAYOUT,
     },
     islands={"ARGS": "json_call"},
-    call_openers={"CALL_BEGIN": _no_name},
+    call_openers={"CALL_BEGIN": no_name},
     envelope="envelope",
     name_from_id=name_from_id,
     resync_before=frozenset({"THINK_OPEN", "SECTION_BEGIN", "CALL_BEGIN"}),
     resync_after=frozenset({"SECTION_END"}),
-    block_names={
-        "TEXT": "text",
-        "REASONING": "reasoning text",
-        "ID": "call id (functions.NAME:IDX)",
-        "GAP": "text between calls",
-        "TAIL": "whitespace",
-        "ARGS": "JSON arguments",
-    },
+    block_names=block_names(
+        "TAIL",
+        ID="call id (functions.NAME:IDX)",
+        GAP="text between calls",
+        ARGS="JSON arguments",
+    ),
 )

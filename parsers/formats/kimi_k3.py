@@ -80,6 +80,7 @@ from __future__ import annotations
 import re
 
 from ..engine.grammar import ContentSpec, FormatSpec
+from ._common import block_names
 
 _ATTR = re.compile(r' ([a-z_]+)="([^"\n]*)"')
 _ENTITY = re.compile(r"&(amp|quot);")
@@ -149,15 +150,13 @@ SPEC = FormatSpec(
         {"MSG_OPEN", "THINK_OPEN", "RESP_OPEN", "TOOLS_OPEN", "CALL_OPEN", "CALL_JSON_OPEN"}
     ),
     resync_after=frozenset({"TOOLS_CLOSE"}),
-    block_names={
-        "TEXT": "text",
-        "CONTENT": "response text",
-        "REASONING": "reasoning text",
-        "GAP": "whitespace",
-        "PAD": "whitespace",
-        "APAD": "whitespace",
-        "VALUE": "argument value",
-        "ARGS": "JSON arguments",
+    block_names=block_names(
+        "GAP",
+        "PAD",
+        "APAD",
+        CONTENT="response text",
+        VALUE="argument value",
+        ARGS="JSON arguments",
         **_ELEMENTS,
-    },
+    ),
 )

@@ -34,6 +34,7 @@ FORMATS.md sections 8.2 and 12.  Calls are a Python list of keyword-argument cal
 from __future__ import annotations
 
 from ..engine.grammar import ContentSpec, FormatSpec
+from ._common import block_names
 
 
 def _name_of(opener: str) -> str:
@@ -54,13 +55,12 @@ SPEC = FormatSpec(
     call_openers={"CALL_OPEN": _name_of},
     resync_before=frozenset({"LIST_OPEN", "PY_START"}),
     resync_after=frozenset({"LIST_CLOSE", "PY_END"}),
-    block_names={
-        "TEXT": "text",
-        "LAYOUT": "whitespace",
-        "ARGS": "keyword arguments",
-        "LIST_OPEN": "'[' before a call",
-        "CALL_OPEN": "a call NAME(",
-        "COMMA": "','",
-        "LIST_CLOSE": "']'",
-    },
+    block_names=block_names(
+        "LAYOUT",
+        ARGS="keyword arguments",
+        LIST_OPEN="'[' before a call",
+        CALL_OPEN="a call NAME(",
+        COMMA="','",
+        LIST_CLOSE="']'",
+    ),
 )

@@ -65,10 +65,7 @@ unverified (FORMATS.md 13).
 from __future__ import annotations
 
 from ..engine.grammar import ContentSpec, FormatSpec
-
-
-def _no_name(text: str) -> None:
-    return None
+from ._common import block_names, no_name, think_reasoning
 
 
 def _name(text: str) -> str:
@@ -88,34 +85,27 @@ SPEC = FormatSpec(
     content={
         "TEXT": ContentSpec("text"),
         "REASONING": ContentSpec("reasoning"),
-        "PLAIN_REASONING": ContentSpec(
-            "reasoning",
-            strip_leading="\n",
-            strip_trailing="\n",
-            strip_before=frozenset({"PLAIN_THINK_CLOSE"}),
-        ),
+        "PLAIN_REASONING": think_reasoning("PLAIN_THINK_CLOSE"),
         "CALL_ID": ContentSpec("id", allowed=_WORD),
         "LAYOUT": ContentSpec("layout"),
     },
     islands={"ARGS": "json_call", "ELEMENT": "json_call"},
-    call_openers={"TOOL_CALLS": _no_name, "NAME": _name},
+    call_openers={"TOOL_CALLS": no_name, "NAME": _name},
     envelope="envelope",
     envelope_id_key="id",
     defer_start=frozenset({"NAME"}),
     island_lead=frozenset({"LBRACE"}),
     skip_broken=frozenset({"ELEMENT"}),
     resync_before=frozenset({"TOOL_CALLS", "THINK_OPEN"}),
-    block_names={
-        "TEXT": "text",
-        "REASONING": "reasoning text",
-        "PLAIN_REASONING": "reasoning text",
-        "PLAIN_THINK_OPEN": "<think>",
-        "PLAIN_THINK_CLOSE": "</think>",
-        "NAME": "tool name",
-        "CALL_ID": "call id",
-        "LAYOUT": "whitespace",
-        "ARGS": "JSON arguments",
-        "ELEMENT": "JSON call",
-        "ARRAY_OPEN": "[",
-    },
+    block_names=block_names(
+        "LAYOUT",
+        PLAIN_REASONING="reasoning text",
+        PLAIN_THINK_OPEN="<think>",
+        PLAIN_THINK_CLOSE="</think>",
+        NAME="tool name",
+        CALL_ID="call id",
+        ARGS="JSON arguments",
+        ELEMENT="JSON call",
+        ARRAY_OPEN="[",
+    ),
 )

@@ -74,6 +74,7 @@ from __future__ import annotations
 import re
 
 from ..engine.grammar import ContentSpec, FormatSpec
+from ._common import block_names, no_name, text_before, think_reasoning
 
 _NAME = re.compile(r"=([^<>\n]*)>")
 
@@ -84,35 +85,21 @@ def _name(tag: str) -> str:
     return m.group(1).strip() if m else ""
 
 
-def _no_name(tag: str) -> None:
-    return None
-
-
 SPEC = FormatSpec(
     name="qwen3-coder",
     grammar="qwen3_coder.lark",
     description="<tool_call><function=NAME><parameter=KEY> raw values typed by the tool schema",
     models="Qwen3-Coder (30B-A3B, 480B-A35B, Coder-Next), Qwen3.5, Qwen3.6, Qwen3.8",
     content={
-        "TEXT": ContentSpec(
-            "text",
-            strip_leading="\n",
-            strip_trailing=" \t\r\n",
-            strip_before=frozenset({"TOOL_OPEN", "BARE_FUNCTION"}),
-        ),
-        "REASONING": ContentSpec(
-            "reasoning",
-            strip_leading="\n",
-            strip_trailing="\n",
-            strip_before=frozenset({"THINK_CLOSE", "THINK_CALL"}),
-        ),
+        "TEXT": text_before("TOOL_OPEN", "BARE_FUNCTION", strip_leading="\n"),
+        "REASONING": think_reasoning("THINK_CLOSE", "THINK_CALL"),
         "LAYOUT": ContentSpec("layout"),
         "VALUE": ContentSpec("value"),
     },
     islands={},
     call_openers={
-        "TOOL_OPEN": _no_name,
-        "THINK_CALL": _no_name,
+        "TOOL_OPEN": no_name,
+        "THINK_CALL": no_name,
         "FUNCTION_OPEN": _name,
         "BARE_FUNCTION": _name,
     },
@@ -122,19 +109,17 @@ SPEC = FormatSpec(
     ),
     resync_before=frozenset({"THINK_OPEN", "TOOL_OPEN", "BARE_FUNCTION"}),
     resync_after=frozenset({"TOOL_CLOSE"}),
-    block_names={
-        "LAYOUT": "whitespace",
-        "VALUE": "parameter value",
-        "TEXT": "text",
-        "REASONING": "reasoning text",
-        "THINK_CALL": "<tool_call>",
-        "FUNCTION_OPEN": "<function=NAME>",
-        "BARE_FUNCTION": "<function=NAME>",
-        "PARAM_OPEN": "<parameter=KEY>",
-        "PARAM_NEXT": "<parameter=KEY>",
-        "PARAM_CLOSE": "</parameter>",
-        "VALUE_FUNCTION_CLOSE": "</function>",
-        "VALUE_TOOL_CLOSE": "</tool_call>",
-        "BARE_TAIL": "</tool_call>",
-    },
+    block_names=block_names(
+        "LAYOUT",
+        VALUE="parameter value",
+        THINK_CALL="<tool_call>",
+        FUNCTION_OPEN="<function=NAME>",
+        BARE_FUNCTION="<function=NAME>",
+        PARAM_OPEN="<parameter=KEY>",
+        PARAM_NEXT="<parameter=KEY>",
+        PARAM_CLOSE="</parameter>",
+        VALUE_FUNCTION_CLOSE="</function>",
+        VALUE_TOOL_CLOSE="</tool_call>",
+        BARE_TAIL="</tool_call>",
+    ),
 )

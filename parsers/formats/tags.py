@@ -21,6 +21,7 @@ import html
 import re
 
 from ..engine.grammar import ContentSpec, FormatSpec
+from ._common import WHITESPACE_LAYOUT, block_names, no_name
 
 _NAME_ATTR = re.compile(r'name="([^"]*)"')
 
@@ -28,10 +29,6 @@ _NAME_ATTR = re.compile(r'name="([^"]*)"')
 def _name_from_attribute(tag: str) -> str | None:
     m = _NAME_ATTR.search(tag)
     return html.unescape(m.group(1)) if m else None
-
-
-def _no_name(tag: str) -> str | None:
-    return None
 
 
 SPEC = FormatSpec(
@@ -43,19 +40,17 @@ SPEC = FormatSpec(
         "TEXT": ContentSpec("text", strict=True),
         "ANSWER": ContentSpec("text"),
         "REASONING": ContentSpec("reasoning"),
-        "LAYOUT": ContentSpec("layout", allowed=r"[ \t\r\n]", strict=True),
+        "LAYOUT": WHITESPACE_LAYOUT,
     },
     islands={"ARGS": "json_call"},
-    call_openers={"TOOL_OPEN": _no_name, "TOOL_OPEN_NAMED": _name_from_attribute},
+    call_openers={"TOOL_OPEN": no_name, "TOOL_OPEN_NAMED": _name_from_attribute},
     envelope="auto",
     resync_before=frozenset({"ANALYSIS_OPEN", "FINAL_OPEN", "TOOL_OPEN", "TOOL_OPEN_NAMED"}),
     resync_after=frozenset({"TOOL_CLOSE"}),
-    block_names={
-        "TEXT": "text",
-        "ANSWER": "answer text",
-        "REASONING": "reasoning text",
-        "LAYOUT": "whitespace",
-        "ARGS": "JSON arguments",
-        "TOOL_OPEN_NAMED": '<tool_call name="...">',
-    },
+    block_names=block_names(
+        "LAYOUT",
+        ANSWER="answer text",
+        ARGS="JSON arguments",
+        TOOL_OPEN_NAMED='<tool_call name="...">',
+    ),
 )

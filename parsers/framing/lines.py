@@ -204,3 +204,21 @@ class LineSplitter:
             # A trailing CR (NDJSON) that no LF followed: it is content after all.
             return self._overflow()
         return Line(line, self._line_start, self._offset, self._number, terminated=False)
+
+
+class LineDecoder:
+    """The base of the decoders that read a body line by line (SSE, NDJSON): the
+    position of the input is the one their ``LineSplitter`` counts."""
+
+    __slots__ = ("_lines",)
+
+    _lines: LineSplitter
+
+    @property
+    def offset(self) -> int:
+        """Bytes received so far."""
+        return self._lines.offset
+
+    def position(self) -> tuple[int, int, int]:
+        """(offset, line, column) of the end of the input received so far."""
+        return self._lines.position()

@@ -14,7 +14,7 @@ Offsets count bytes of the body; a frame's ``end`` is just past its newline.
 from __future__ import annotations
 
 from ..errors import ErrorCode
-from .lines import FramingError, Line, LineSplitter
+from .lines import FramingError, Line, LineDecoder, LineSplitter
 from .sse import DEFAULT_MAX_LINE_SIZE, Frame
 
 __all__ = ["NdjsonDecoder"]
@@ -22,23 +22,14 @@ __all__ = ["NdjsonDecoder"]
 _BOM = b"\xef\xbb\xbf"
 
 
-class NdjsonDecoder:
+class NdjsonDecoder(LineDecoder):
     """``feed(bytes)`` / ``close()`` -> frames and framing errors."""
 
-    __slots__ = ("_first", "_lines")
+    __slots__ = ("_first",)
 
     def __init__(self, *, max_line_size: int = DEFAULT_MAX_LINE_SIZE) -> None:
         self._lines = LineSplitter(cr=False, max_line_size=max_line_size)
         self._first = True
-
-    @property
-    def offset(self) -> int:
-        """Bytes received so far."""
-        return self._lines.offset
-
-    def position(self) -> tuple[int, int, int]:
-        """(offset, line, column) of the end of the input received so far."""
-        return self._lines.position()
 
     def feed(self, data: bytes) -> list[Frame | FramingError]:
         out: list[Frame | FramingError] = []

@@ -46,7 +46,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..errors import ErrorCode
-from .lines import FramingError, Line, LineSplitter
+from .lines import FramingError, Line, LineDecoder, LineSplitter
 
 __all__ = [
     "DEFAULT_MAX_EVENT_SIZE",
@@ -92,14 +92,13 @@ class Frame:
     """False for an NDJSON last line that the body's end cut off from its newline."""
 
 
-class SseDecoder:
+class SseDecoder(LineDecoder):
     """``feed(bytes)`` / ``close()`` -> frames and framing errors; see the module
     docstring."""
 
     __slots__ = (
         "_data",
         "_first",
-        "_lines",
         "_max_event",
         "_max_line",
         "_poisoned",
@@ -131,15 +130,6 @@ class SseDecoder:
         """The last event id buffer (it survives dispatch, as the spec says)."""
         self.retry: int | None = None
         """The reconnection time the stream last set, in milliseconds."""
-
-    @property
-    def offset(self) -> int:
-        """Bytes received so far."""
-        return self._lines.offset
-
-    def position(self) -> tuple[int, int, int]:
-        """(offset, line, column) of the end of the input received so far."""
-        return self._lines.position()
 
     def feed(self, data: bytes) -> list[Frame | FramingError]:
         out: list[Frame | FramingError] = []

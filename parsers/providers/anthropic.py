@@ -22,7 +22,8 @@ from typing import Any
 
 from ..errors import ErrorCode
 from ..framing.sse import Frame
-from .base import ProviderParser, SchemaError, _Call, get_dict, get_int, get_str
+from .base import ProviderParser, _Call
+from .schema import SchemaError, get_dict, get_int, get_str
 
 __all__ = ["AnthropicParser"]
 

@@ -63,44 +63,11 @@ from ..framing.sse import DEFAULT_MAX_EVENT_SIZE, DEFAULT_MAX_LINE_SIZE, Frame, 
 from ..limits import DEFAULT_MAX_BUFFERED, DEFAULT_MAX_CALLS
 from ..message import Message, MessageBuilder
 from ..values.json_engine import DEFAULT_MAX_DEPTH, DEFAULT_MAX_SIZE, JsonSyntaxError
+from .schema import SchemaError, describe_error
 
-__all__ = ["ProviderParser", "SchemaError", "get_dict", "get_int", "get_list", "get_str"]
+__all__ = ["ProviderParser"]
 
 _WS = " \t\n\r"
-
-
-class SchemaError(Exception):
-    """A payload that does not fit the provider's schema; reported as
-    ``invalid_event`` at the frame."""
-
-
-def get_str(obj: Mapping[str, Any], key: str) -> str | None:
-    """``obj[key]`` if it is a string; None if absent or null; SchemaError otherwise."""
-    value = obj.get(key)
-    if value is None or isinstance(value, str):
-        return value
-    raise SchemaError(f"{key!r} is not a string")
-
-
-def get_dict(obj: Mapping[str, Any], key: str) -> dict[str, Any] | None:
-    value = obj.get(key)
-    if value is None or isinstance(value, dict):
-        return value
-    raise SchemaError(f"{key!r} is not an object")
-
-
-def get_list(obj: Mapping[str, Any], key: str) -> list[Any] | None:
-    value = obj.get(key)
-    if value is None or isinstance(value, list):
-        return value
-    raise SchemaError(f"{key!r} is not an array")
-
-
-def get_int(obj: Mapping[str, Any], key: str) -> int | None:
-    value = obj.get(key)
-    if value is None or (isinstance(value, int) and not isinstance(value, bool)):
-        return value
-    raise SchemaError(f"{key!r} is not an integer")
 
 
 @dataclass(slots=True)
@@ -582,7 +549,7 @@ class ProviderParser:
                 detail = {k: v for k, v in payload.items() if k not in ("type", "sequence_number")}
         self._provider_failed = True
         self._end_block()
-        self._error(ErrorCode.PROVIDER_ERROR, _describe_error(detail), detail=detail)
+        self._error(ErrorCode.PROVIDER_ERROR, describe_error(detail), detail=detail)
 
     def _error(self, code: str, message: str, *, detail: Any = None) -> None:
         frame = self._frame
@@ -620,14 +587,3 @@ class ProviderParser:
             self._out.append(
                 Error(code=str(code), message=message, offset=offset, line=line, column=column)
             )
-
-
-def _describe_error(detail: Any) -> str:
-    """A one-line summary of a provider's error object."""
-    if isinstance(detail, dict):
-        message = detail.get("message")
-        kind = detail.get("type") or detail.get("code") or detail.get("status")
-        if isinstance(message, str):
-            return f"provider error ({kind}): {message}" if kind else f"provider error: {message}"
-        return "provider error: " + json.dumps(detail, ensure_ascii=False)[:500]
-    return f"provider error: {str(detail)[:500]}"

@@ -24,7 +24,8 @@ import re
 from typing import Any
 
 from ..framing.sse import Frame
-from .base import ProviderParser, SchemaError, _Call, get_dict, get_int, get_list, get_str
+from .base import ProviderParser, _Call
+from .schema import SchemaError, get_dict, get_int, get_list, get_str
 
 __all__ = ["GeminiParser", "PathWriter"]
 

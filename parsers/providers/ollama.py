@@ -16,7 +16,8 @@ import json
 from typing import Any
 
 from ..framing.sse import Frame
-from .base import ProviderParser, SchemaError, get_dict, get_list, get_str
+from .base import ProviderParser
+from .schema import SchemaError, get_dict, get_list, get_str
 
 __all__ = ["OllamaParser"]
 

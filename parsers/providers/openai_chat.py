@@ -28,7 +28,8 @@ from typing import Any
 from ..events import tool_call_delta
 from ..framing.sse import Frame
 from ..values.json_engine import escaped_run, string_stop
-from .base import ProviderParser, SchemaError, _Call, get_dict, get_str
+from .base import ProviderParser, _Call
+from .schema import SchemaError, get_dict, get_str
 
 __all__ = ["OpenAIChatParser"]
 
