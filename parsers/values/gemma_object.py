@@ -48,7 +48,7 @@ The language (everything else is ``invalid_arguments``)
 
 Errors
 ------
-``feed`` raises ``json_engine.JsonSyntaxError`` with code ``invalid_arguments`` or
+``feed`` raises ``literals.JsonSyntaxError`` with code ``invalid_arguments`` or
 ``limit_exceeded`` (``max_depth`` at the bracket that opens one level too many,
 ``max_size`` at the first character over the limit, number limits at the character
 after the number).  Its ``index`` is the first character at which the text stops
@@ -61,19 +61,25 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ..events import Event, ToolCall, ToolCallDelta, ToolCallStart, tool_call_delta
-from .json_engine import DEFAULT_MAX_DEPTH, DEFAULT_MAX_SIZE, JsonSyntaxError
+from ..events import ToolCallDelta, tool_call_delta
+from .literals import (
+    DEFAULT_MAX_DEPTH,
+    DEFAULT_MAX_SIZE,
+    JsonSyntaxError,
+    ValueBuilder,
+    describe,
+    invalid,
+    number_value,
+)
+from .scanned_body import ScannedCallBody
 
 if TYPE_CHECKING:
-    from ..engine.islands import Island, IslandScanner
+    from .island_protocol import Island
 
 __all__ = ["QUOTE", "GemmaCallBody", "GemmaObjectScanner"]
 
 QUOTE = '<|"|>'
 """The string delimiter token, on both sides of a string."""
-
-_INVALID = "invalid_arguments"
-_LIMIT = "limit_exceeded"
 
 # Scanner states.  From _KEY_FIRST to _AFTER they skip whitespace before their token.
 _OPEN = 0  # the body's first character: "{"
@@ -114,18 +120,9 @@ _WORDS: dict[str, Any] = {"true": True, "false": False, "null": None, "None": No
 _WORD_PREFIXES = frozenset(w[:k] for w in _WORDS for k in range(1, len(w) + 1))
 _WORD_STARTS = frozenset(w[0] for w in _WORDS)
 _CLOSERS = {"{": "}", "[": "]"}
-_JOIN_EVERY = 512
 
 
-def _describe(c: str) -> str:
-    return repr(c) if c.isprintable() else f"U+{ord(c):04X}"
-
-
-def _fail(index: int, message: str) -> JsonSyntaxError:
-    return JsonSyntaxError(_INVALID, index, message)
-
-
-class GemmaObjectScanner:
+class GemmaObjectScanner(ValueBuilder):
     """Validate ``{key:value,...}`` incrementally and build its JSON value; see the
     module docstring.
 
@@ -133,50 +130,19 @@ class GemmaObjectScanner:
     past the ``}`` that completes the object, or -1 when it needs more input.
     """
 
-    __slots__ = (
-        "_blocks",
-        "_containers",
-        "_in_key",
-        "_keys",
-        "_kinds",
-        "_mark",
-        "_num_state",
-        "_parts",
-        "_word",
-        "marker_gate",
-        "max_depth",
-        "max_size",
-        "pieces",
-        "result",
-        "size",
-        "state",
-        "value_start",
-    )
+    __slots__ = ("_mark", "_num_state", "_word", "marker_gate", "result")
+
+    AFTER_VALUE = _AFTER
+    AFTER_KEY = _COLON
 
     def __init__(
         self, *, max_depth: int = DEFAULT_MAX_DEPTH, max_size: int = DEFAULT_MAX_SIZE
     ) -> None:
-        self.max_depth = max_depth
-        """Nesting limit; the arguments object itself is level 1."""
-        self.max_size = max_size
-        """Largest text in characters, both braces included."""
-        self.state = _OPEN
-        self.size = 0
-        """Characters consumed so far."""
-        self.value_start = 0
-        """Offset of the value's first character: the text starts with it."""
+        # max_depth: the arguments object itself is level 1; max_size: both braces
+        # included.  The value starts at the text's first character (value_start 0).
+        super().__init__(max_depth, max_size, _OPEN)
         self.result: dict[str, Any] = {}
         """The arguments built so far (complete once ``finish()`` is True)."""
-        self.pieces: list[str] = []
-        self._blocks: list[str] = []
-        # The open containers, innermost last: kind ("{" or "["), the container, and
-        # for objects the key whose value comes next.
-        self._kinds: list[str] = []
-        self._containers: list[Any] = []
-        self._keys: list[str] = []
-        self._parts: list[str] = []
-        """Text of the token being scanned: a key, a string, a number."""
-        self._in_key = False
         self._mark = 0
         self._num_state = _N_START
         self._word = ""
@@ -186,15 +152,6 @@ class GemmaObjectScanner:
         that did not is string data; None (text input): every marker counts."""
 
     # -- results ---------------------------------------------------------------
-
-    def raw(self) -> str:
-        """Everything consumed, as it arrived (both braces included)."""
-        if self.pieces:
-            self._blocks.append("".join(self.pieces))
-            self.pieces.clear()
-        if len(self._blocks) > 1:
-            self._blocks[:] = ["".join(self._blocks)]
-        return self._blocks[0] if self._blocks else ""
 
     def value(self) -> dict[str, Any]:
         """The arguments as a JSON object (a dict of JSON values)."""
@@ -222,31 +179,13 @@ class GemmaObjectScanner:
             return False
         self.size = size
         self._parts.append(chunk)
-        self._keep(chunk)
+        self.keep(chunk)
         return True
 
     def feed(self, text: str, start: int, end: int) -> int:
         if self.state == _STRING and text.find("<", start, end) < 0:
-            # Hot path: a chunk wholly inside a string.
-            size = self.size + end - start
-            if size > self.max_size:
-                self._too_big(end - (size - self.max_size))
-            piece = text[start:end]
-            self._parts.append(piece)
-            self._keep(piece)
-            self.size = size
-            return -1
+            return self.take_string_chunk(text, start, end)  # hot path: inside a string
         return self._scan(text, start, end)
-
-    def _keep(self, piece: str) -> None:
-        pieces = self.pieces
-        pieces.append(piece)
-        if len(pieces) > _JOIN_EVERY:
-            self._blocks.append("".join(pieces))
-            pieces.clear()
-
-    def _too_big(self, index: int) -> None:
-        raise JsonSyntaxError(_LIMIT, index, f"arguments longer than {self.max_size} characters")
 
     def _scan(self, text: str, start: int, end: int) -> int:
         base = self.size - start  # offset in raw() of text index i is base + i
@@ -303,13 +242,13 @@ class GemmaObjectScanner:
                                 result = i
                                 break
                         else:
-                            raise _fail(
-                                i, f"expected ',' or {_CLOSERS[kind]!r}, found {_describe(c)}"
+                            raise invalid(
+                                i, f"expected ',' or {_CLOSERS[kind]!r}, found {describe(c)}"
                             )
                         continue
                     if state == _OPEN:
                         if c != "{":
-                            raise _fail(i, f"expected '{{', found {_describe(c)}")
+                            raise invalid(i, f"expected '{{', found {describe(c)}")
                         i += 1
                         state = self._push(c, i - 1)
                         continue
@@ -326,14 +265,14 @@ class GemmaObjectScanner:
                             state = _MARK
                         elif c in _KEY_STOPS:
                             what = "a key or '}'" if state == _KEY_FIRST else "a key"
-                            raise _fail(i, f"expected {what}, found {_describe(c)}")
+                            raise invalid(i, f"expected {what}, found {describe(c)}")
                         else:
                             parts.clear()
                             state = _BARE_KEY
                         continue
                     if state == _COLON:
                         if c != ":":
-                            raise _fail(i, f"expected ':' after the key, found {_describe(c)}")
+                            raise invalid(i, f"expected ':' after the key, found {describe(c)}")
                         i += 1
                         state = _VALUE
                         continue
@@ -357,7 +296,7 @@ class GemmaObjectScanner:
                         self._word = ""
                         state = _WORD
                     else:
-                        raise _fail(i, f"expected a value, found {_describe(c)}")
+                        raise invalid(i, f"expected a value, found {describe(c)}")
                     continue
                 if state == _BARE_KEY:
                     j = _key_run(text, i, end).end()  # type: ignore[union-attr]  # `*` always matches
@@ -368,11 +307,11 @@ class GemmaObjectScanner:
                         break
                     c = text[i]
                     if c != ":" and c not in _LINE_WS:
-                        raise _fail(i, f"expected ':' after a key, found {_describe(c)}")
+                        raise invalid(i, f"expected ':' after a key, found {describe(c)}")
                     key = "".join(parts).rstrip(" ")
                     parts.clear()
                     if not key:
-                        raise _fail(i, "empty key")
+                        raise invalid(i, "empty key")
                     self._keys[-1] = key
                     if c == ":":
                         i += 1
@@ -384,9 +323,9 @@ class GemmaObjectScanner:
                     m = self._mark
                     while i < end and m < len(QUOTE):
                         if text[i] != QUOTE[m]:
-                            raise _fail(
+                            raise invalid(
                                 i,
-                                f"expected {QUOTE!r} (a string), found {_describe(text[i])}",
+                                f"expected {QUOTE!r} (a string), found {describe(text[i])}",
                             )
                         m += 1
                         i += 1
@@ -423,7 +362,7 @@ class GemmaObjectScanner:
                 if state == _WORD:
                     word = self._word + text[i]
                     if word not in _WORD_PREFIXES:
-                        raise _fail(i, f"expected a value, found the word {word!r}")
+                        raise invalid(i, f"expected a value, found the word {word!r}")
                     i += 1
                     if word in _WORDS:
                         state = self._end_value(_WORDS[word])
@@ -432,44 +371,23 @@ class GemmaObjectScanner:
                     continue
                 raise AssertionError(f"unhandled scanner state {state}")  # pragma: no cover
             if result < 0 and end < given_end:
-                self._too_big(end)
+                self.too_big(end)
         except JsonSyntaxError:
             self.state = state
             raise
-        stop_at = result if result >= 0 else i
-        if stop_at > start:
-            self._keep(text[start:stop_at])
-        self.size = base + stop_at
-        self.state = state
+        self.settle(text, start, result if result >= 0 else i, base, state)
         return result
 
     # -- tokens ----------------------------------------------------------------
 
     def _push(self, kind: str, index: int) -> int:
         if len(self._kinds) >= self.max_depth:
-            raise JsonSyntaxError(_LIMIT, index, f"nesting deeper than {self.max_depth}")
+            self.too_deep(index)
         container: Any = self.result if not self._kinds else {} if kind == "{" else []
         self._kinds.append(kind)
         self._containers.append(container)
         self._keys.append("")
         return _KEY_FIRST if kind == "{" else _ITEM_FIRST
-
-    def _end_string(self) -> int:
-        value = "".join(self._parts)
-        self._parts.clear()
-        if self._in_key:
-            self._in_key = False
-            self._keys[-1] = value
-            return _COLON
-        return self._end_value(value)
-
-    def _end_value(self, value: Any) -> int:
-        """A value is complete: store it in the innermost container."""
-        if self._kinds[-1] == "[":
-            self._containers[-1].append(value)
-        else:
-            self._containers[-1][self._keys[-1]] = value
-        return _AFTER
 
     def _close(self) -> int:
         """The innermost container closed: a value of its parent, or the end."""
@@ -497,7 +415,7 @@ class GemmaObjectScanner:
                 st = _N_MINUS if c == "-" else _N_ZERO if c == "0" else _N_INT
             elif st == _N_MINUS:
                 if c not in _DIGITS:
-                    raise _fail(i, f"expected a digit after '-', found {_describe(c)}")
+                    raise invalid(i, f"expected a digit after '-', found {describe(c)}")
                 st = _N_ZERO if c == "0" else _N_INT
             elif st in (_N_ZERO, _N_INT):
                 if c == ".":
@@ -505,7 +423,7 @@ class GemmaObjectScanner:
                 elif c == "e" or c == "E":
                     st = _N_E
                 elif c in _DIGITS:
-                    raise _fail(i, "leading zeros are not allowed in a number")
+                    raise invalid(i, "leading zeros are not allowed in a number")
                 else:
                     finished = True
                     break
@@ -524,10 +442,10 @@ class GemmaObjectScanner:
                 elif c in _DIGITS:
                     st = _N_EXP
                 else:
-                    raise _fail(i, f"expected an exponent digit, found {_describe(c)}")
+                    raise invalid(i, f"expected an exponent digit, found {describe(c)}")
             else:  # _N_DOT, _N_E_SIGN: a digit must follow
                 if c not in _DIGITS:
-                    raise _fail(i, f"expected a digit, found {_describe(c)}")
+                    raise invalid(i, f"expected a digit, found {describe(c)}")
                 st = _N_FRAC if st == _N_DOT else _N_EXP
             i += 1
         if i > first:
@@ -537,17 +455,7 @@ class GemmaObjectScanner:
 
     def _number_value(self, index: int) -> int | float:
         """The finished number (``index``: the character after it, for errors)."""
-        token = "".join(self._parts)
-        self._parts.clear()
-        try:
-            if self._num_state in (_N_ZERO, _N_INT):
-                return int(token)
-            value = float(token)
-        except ValueError as exc:  # int digit limit
-            raise JsonSyntaxError(_LIMIT, index, str(exc)) from None
-        if value in (float("inf"), float("-inf")):
-            raise JsonSyntaxError(_LIMIT, index, f"number {token[:40]!r} overflows a float")
-        return value
+        return number_value(self._token(), self._num_state in (_N_ZERO, _N_INT), index)
 
 
 _EXPECTED = {
@@ -568,93 +476,26 @@ _EXPECTED = {
 }
 
 
-class GemmaCallBody:
+class GemmaCallBody(ScannedCallBody[GemmaObjectScanner]):
     """The ``gemma_object`` island: one call's ``{key:value,...}`` body.
 
-    Built as ``ISLAND_KINDS`` documents; ``mode`` and the JSON-envelope options are
-    ignored (the name came from the call's markup, the body is always the arguments,
-    and it carries no id).  Argument text goes out as ``tool_call_delta`` events as
-    it arrives, both braces included; it is also the ``raw`` of the ``tool_call``.
-    ``streaming`` is always False: the driver's JSON hot path does not apply;
-    ``fast_feed`` offers its island fast path instead.
-    ``quiet`` (set by the driver for speculative islands) silences every event.
+    Built as ``ISLAND_KINDS`` documents (``scanned_body`` says what is ignored).
+    Argument text goes out as ``tool_call_delta`` events as it arrives, both braces
+    included; it is also the ``raw`` of the ``tool_call``.  ``fast_feed`` offers the
+    driver an island fast path.
     """
 
-    __slots__ = (
-        "_object",
-        "id",
-        "index",
-        "name",
-        "quiet",
-        "scanner",
-        "span_start",
-        "started",
-        "streaming",
-    )
+    __slots__ = ()
 
-    def __init__(
-        self,
-        mode: str,
-        *,
-        index: int,
-        call_id: str,
-        name: str | None,
-        span_start: int,
-        started: bool,
-        max_depth: int,
-        max_size: int,
-        **envelope_options: object,
-    ) -> None:
-        self.index = index
-        self.id = call_id
-        self.name = name
-        self.span_start = span_start
-        self.started = started
-        """Whether tool_call_start was already emitted (by the call's markup)."""
-        self.streaming = False
-        self.quiet = False
-        self._object = GemmaObjectScanner(max_depth=max_depth, max_size=max_size)
-        self.scanner: IslandScanner = self._object
-
-    def feed(self, text: str, start: int, end: int, out: list[Event]) -> int:
-        """Consume ``text[start:end]``; returns the index just past the closing ``}``,
-        or -1.  Raises JsonSyntaxError (index into ``text``) after delivering the
-        argument text that precedes the error."""
-        try:
-            done = self._object.feed(text, start, end)
-        except JsonSyntaxError as exc:
-            self._deliver(text, start, exc.index, out)
-            raise
-        self._deliver(text, start, done if done >= 0 else end, out)
-        return done
+    def new_scanner(self, max_depth: int, max_size: int) -> GemmaObjectScanner:
+        return GemmaObjectScanner(max_depth=max_depth, max_size=max_size)
 
     def fast_feed(self, chunk: str) -> ToolCallDelta | None:
         """The driver's island fast path: a chunk wholly inside a string becomes one
         delta at the cost of a membership test; None when ``feed`` must see it."""
-        if not chunk or not self._object.feed_plain(chunk):
+        if not chunk or not self.values.feed_plain(chunk):
             return None
         return tool_call_delta(self.index, self.id, chunk)
-
-    def _deliver(self, text: str, start: int, stop: int, out: list[Event]) -> None:
-        if self.quiet:
-            return
-        if not self.started:
-            self.started = True
-            out.append(ToolCallStart(index=self.index, id=self.id, name=self.name))
-        if stop > start:
-            out.append(tool_call_delta(self.index, self.id, text[start:stop]))
-
-    def complete(self, span_end: int) -> ToolCall:
-        """The finished call."""
-        sc = self._object
-        return ToolCall(
-            index=self.index,
-            id=self.id,
-            name=self.name,
-            arguments=sc.value(),
-            raw=sc.raw(),
-            span=(self.span_start, span_end),
-        )
 
 
 if TYPE_CHECKING:  # the island protocol, checked statically

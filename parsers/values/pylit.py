@@ -68,133 +68,52 @@ at the character after it.  The index never depends on the chunking.
 from __future__ import annotations
 
 import re
-import unicodedata
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ..events import Event, ToolCall, ToolCallStart, tool_call_delta
-from .json_engine import DEFAULT_MAX_DEPTH, DEFAULT_MAX_SIZE, JsonSyntaxError
+from .literals import DEFAULT_MAX_DEPTH, DEFAULT_MAX_SIZE, JsonSyntaxError, describe, invalid
+from .pylit_tokens import (
+    _AFTER,
+    _ARG,
+    _CLOSE_QUOTES,
+    _CLOSERS,
+    _COLON,
+    _DICT_ITEM,
+    _DIGITS,
+    _DONE,
+    _EQUALS,
+    _ESCAPE,
+    _EXPECTED,
+    _LIST_ITEM,
+    _LOW_U,
+    _N_START,
+    _NAME,
+    _NUMBER,
+    _OPEN1,
+    _OPEN2,
+    _QUOTES,
+    _SIGN,
+    _STOPS,
+    _STRING,
+    _STRING_PREFIXES,
+    _TUPLE_ITEM,
+    _VALUE,
+    _WORD,
+    PyTokenScanner,
+)
+from .scanned_body import ScannedCallBody
 
 if TYPE_CHECKING:
-    from ..engine.islands import Island, IslandScanner
+    from .island_protocol import Island
 
 __all__ = ["PyKwargsCallBody", "PyKwargsScanner"]
-
-_INVALID = "invalid_arguments"
-_LIMIT = "limit_exceeded"
-
-# Scanner states.
-_ARG = 0  # an argument name or ")" (after "(" or ",")
-_EQUALS = 1  # after a name: "="
-_VALUE = 2  # a value must start (after "=" or ":")
-_LIST_ITEM = 3  # after "[" or "," in a list: a value or "]"
-_TUPLE_ITEM = 4  # after "(" or "," in a tuple: a value or ")"
-_DICT_ITEM = 5  # after "{" or "," in a dict: a string key or "}"
-_COLON = 6  # after a dict key: ":"
-_AFTER = 7  # after a value: "," or the closer of the innermost container
-# (States up to _AFTER skip whitespace before their token; the others are inside one.)
-_NAME = 8  # inside an argument name
-_WORD = 9  # True / False / None, or a string prefix (r, u)
-_SIGN = 10  # after "+" or "-": a number
-_NUMBER = 11
-_OPEN1 = 12  # after an opening quote: a second one may follow
-_OPEN2 = 13  # after two quotes: the empty string, or a third quote (triple-quoted)
-_STRING = 14
-_CLOSE_QUOTES = 15  # triple-quoted: inside a run of quotes that may close the string
-_ESCAPE = 16  # after a backslash
-_ESCAPE_CR = 17  # after a backslash and CR: an LF may follow (one line break)
-_OCTAL = 18
-_HEX = 19  # inside \xhh, \uhhhh or \Uhhhhhhhh
-_NAMED = 20  # after \N: "{"
-_NAMED_BODY = 21  # inside \N{...}
-_LOW_BACKSLASH = 22  # after a high surrogate escape: "\" of its low half
-_LOW_U = 23  # after that backslash: "u" or "U"
-_DONE = 24
-
-# Number automaton states (Python's numeric literal grammar, imaginary excluded).
-_N_START = 0
-_N_ZERO = 1  # "0", "00", "0_0": an integer, or the start of a float / based integer
-_N_ZERO_U = 2
-_N_LEADZ = 3  # "01": only valid if it becomes a float ("01.5", "01e3")
-_N_LEADZ_U = 4
-_N_INT = 5
-_N_INT_U = 6
-_N_DOT = 7  # a leading "."
-_N_FRAC0 = 8  # "1."
-_N_FRAC = 9
-_N_FRAC_U = 10
-_N_EXP0 = 11  # after "e"
-_N_EXP_SIGN = 12
-_N_EXP = 13
-_N_EXP_U = 14
-_N_BASE0 = 15  # after "0x" / "0o" / "0b"
-_N_BASE_U = 16
-_N_BASE = 17
-_N_INTEGERS = frozenset((_N_ZERO, _N_INT, _N_BASE))
-_N_FLOATS = frozenset((_N_FRAC0, _N_FRAC, _N_EXP))
-_N_RUNS = frozenset((_N_LEADZ, _N_INT, _N_FRAC, _N_EXP))
 
 _skip_ws = re.compile(r"[ \t\n\r\f]*").match
 _name_run = re.compile(r"\w*").match
 _name_start = re.compile(r"[^\W\d]").match
-_word_run = re.compile(r"[A-Za-z0-9_]*").match
-_digit_run = re.compile(r"[0-9]*").match
-_hex = re.compile(r"[0-9a-fA-F]{1,8}").match
-_uname_run = re.compile(r"[A-Za-z0-9 \-]*").match
-_BASE_RUNS = {
-    16: re.compile(r"[0-9a-fA-F]*").match,
-    8: re.compile(r"[0-7]*").match,
-    2: re.compile(r"[01]*").match,
-}
-_BASE_DIGITS = {
-    16: frozenset("0123456789abcdefABCDEF"),
-    8: frozenset("01234567"),
-    2: frozenset("01"),
-}
-_BASES = {"x": 16, "X": 16, "o": 8, "O": 8, "b": 2, "B": 2}
-_STOPS: dict[tuple[str, bool], Callable[..., re.Match[str] | None]] = {
-    ("'", False): re.compile(r"['\\\n\r]").search,
-    ('"', False): re.compile(r'["\\\n\r]').search,
-    ("'", True): re.compile(r"['\\]").search,
-    ('"', True): re.compile(r'["\\]').search,
-}
-_DIGITS = frozenset("0123456789")
-_OCT_DIGITS = frozenset("01234567")
-_QUOTES = frozenset("'\"")
 _WORD_START = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_")
-_SIMPLE_ESCAPES = {
-    "\\": "\\",
-    "'": "'",
-    '"': '"',
-    "a": "\a",
-    "b": "\b",
-    "f": "\f",
-    "n": "\n",
-    "r": "\r",
-    "t": "\t",
-    "v": "\v",
-}
-_HEX_LENGTH = {"x": 2, "u": 4, "U": 8}
-_CONSTANTS: dict[str, Any] = {"True": True, "False": False, "None": None}
-_STRING_PREFIXES = frozenset("rRuU")
-_VALUE_WORDS = frozenset(w[:k] for w in (*_CONSTANTS, *_STRING_PREFIXES) for k in range(1, 6))
-_KEY_WORDS = _STRING_PREFIXES
-_CLOSERS = {"K": ")", "[": "]", "(": ")", "{": "}"}
-_MAX_UNICODE_NAME = 128
-"""Longest ``\\N{...}`` name accepted (the longest Unicode character name has 88
-characters)."""
-_JOIN_EVERY = 512
 
 
-def _describe(c: str) -> str:
-    return repr(c) if c.isprintable() else f"U+{ord(c):04X}"
-
-
-def _fail(index: int, message: str) -> JsonSyntaxError:
-    return JsonSyntaxError(_INVALID, index, message)
-
-
-class PyKwargsScanner:
+class PyKwargsScanner(PyTokenScanner):
     """Validate ``name=literal, …)`` incrementally and build its JSON value; see the
     module docstring.
 
@@ -202,89 +121,29 @@ class PyKwargsScanner:
     past the ``)`` that completes the argument list, or -1 when it needs more input.
     """
 
-    __slots__ = (
-        "_base",
-        "_blocks",
-        "_containers",
-        "_esc_digits",
-        "_esc_kind",
-        "_esc_value",
-        "_high",
-        "_in_key",
-        "_keys",
-        "_kinds",
-        "_negative",
-        "_num_state",
-        "_parts",
-        "_qcount",
-        "_quote",
-        "_raw",
-        "_stop",
-        "_triple",
-        "_word",
-        "arguments",
-        "max_depth",
-        "max_size",
-        "pieces",
-        "size",
-        "state",
-        "value_start",
-    )
+    __slots__ = ("arguments",)
 
     def __init__(
         self, *, max_depth: int = DEFAULT_MAX_DEPTH, max_size: int = DEFAULT_MAX_SIZE
     ) -> None:
-        self.max_depth = max_depth
-        """Nesting limit; the argument list itself is level 1, as a JSON arguments
-        object is."""
-        self.max_size = max_size
-        """Largest text in characters, the closing ``)`` included."""
-        self.state = _ARG
-        self.size = 0
-        """Characters consumed so far."""
-        self.value_start = 0
-        """Offset of the value's first character: the text starts with it."""
+        # max_depth: the argument list itself is level 1, as a JSON arguments object
+        # is; max_size: the closing ``)`` included.  The value starts at the text's
+        # first character (value_start 0).
+        super().__init__(max_depth, max_size, _ARG)
         self.arguments: dict[str, Any] = {}
         """The arguments built so far (complete once ``done``)."""
-        self.pieces: list[str] = []
-        self._blocks: list[str] = []
         # The open containers, innermost last: kind ("K" the call, "[", "(", "{"),
         # the container, and per kind the pending argument name ("K"), the pending
         # key ("{") or whether a comma was seen ("(": a tuple, not parentheses).
-        self._kinds: list[str] = ["K"]
-        self._containers: list[Any] = [self.arguments]
-        self._keys: list[Any] = [None]
-        self._parts: list[str] = []
-        """Text of the token being scanned: a name, a number, a decoded string."""
-        self._in_key = False
-        self._quote = ""
-        self._triple = False
-        self._raw = False
-        self._stop: Callable[..., re.Match[str] | None] | None = None
-        self._qcount = 0
-        self._esc_kind = ""
-        self._esc_value = 0
-        self._esc_digits = 0
-        self._high = -1
-        self._word = ""
-        self._num_state = _N_START
-        self._negative = False
-        self._base = 10
+        self._kinds.append("K")
+        self._containers.append(self.arguments)
+        self._keys.append(None)
 
     # -- results ---------------------------------------------------------------
 
     @property
     def done(self) -> bool:
         return self.state == _DONE
-
-    def raw(self) -> str:
-        """Everything consumed, as it arrived (the closing ``)`` included)."""
-        if self.pieces:
-            self._blocks.append("".join(self.pieces))
-            self.pieces.clear()
-        if len(self._blocks) > 1:
-            self._blocks[:] = ["".join(self._blocks)]
-        return self._blocks[0] if self._blocks else ""
 
     def value(self) -> dict[str, Any]:
         """The arguments as a JSON object (a dict of JSON values)."""
@@ -308,22 +167,8 @@ class PyKwargsScanner:
     def feed(self, text: str, start: int, end: int) -> int:
         stop = self._stop
         if self.state == _STRING and stop is not None and stop(text, start, end) is None:
-            # Hot path: a chunk wholly inside a string.
-            size = self.size + end - start
-            if size > self.max_size:
-                self._too_big(end - (size - self.max_size))
-            piece = text[start:end]
-            self._parts.append(piece)
-            self.pieces.append(piece)
-            self.size = size
-            if len(self.pieces) > _JOIN_EVERY:
-                self._blocks.append("".join(self.pieces))
-                self.pieces.clear()
-            return -1
+            return self.take_string_chunk(text, start, end)  # hot path: inside a string
         return self._scan(text, start, end)
-
-    def _too_big(self, index: int) -> None:
-        raise JsonSyntaxError(_LIMIT, index, f"arguments longer than {self.max_size} characters")
 
     def _scan(self, text: str, start: int, end: int) -> int:
         base = self.size - start  # offset in raw() of text index i is base + i
@@ -360,7 +205,7 @@ class PyKwargsScanner:
                             i = j + 1
                             state = self._end_string()
                     else:
-                        raise _fail(j, "a line break inside a string that is not triple-quoted")
+                        raise invalid(j, "a line break inside a string that is not triple-quoted")
                     continue
                 if state <= _AFTER:
                     # Structural states: skip whitespace first.
@@ -389,9 +234,9 @@ class PyKwargsScanner:
                                 break
                             state = self._close()
                         else:
-                            raise _fail(
+                            raise invalid(
                                 i,
-                                f"expected ',' or {_CLOSERS[kind]!r}, found {_describe(c)}",
+                                f"expected ',' or {_CLOSERS[kind]!r}, found {describe(c)}",
                             )
                         continue
                     if state == _ARG:
@@ -401,23 +246,23 @@ class PyKwargsScanner:
                             result = i
                             break
                         if _name_start(c) is None:
-                            raise _fail(i, _not_a_name(c))
+                            raise invalid(i, _not_a_name(c))
                         parts.clear()
                         state = _NAME
                         continue
                     if state == _EQUALS:
                         if c != "=":
-                            raise _fail(
+                            raise invalid(
                                 i,
                                 f"expected '=' after the argument name {self._keys[0]!r}, "
-                                f"found {_describe(c)} (positional arguments are not allowed)",
+                                f"found {describe(c)} (positional arguments are not allowed)",
                             )
                         i += 1
                         state = _VALUE
                         continue
                     if state == _COLON:
                         if c != ":":
-                            raise _fail(i, f"expected ':', found {_describe(c)}")
+                            raise invalid(i, f"expected ':', found {describe(c)}")
                         i += 1
                         state = _VALUE
                         continue
@@ -435,7 +280,7 @@ class PyKwargsScanner:
                             self._word = ""
                             state = _WORD
                         else:
-                            raise _fail(i, f"expected a string key or '}}', found {_describe(c)}")
+                            raise invalid(i, f"expected a string key or '}}', found {describe(c)}")
                         continue
                     if (state == _LIST_ITEM and c == "]") or (state == _TUPLE_ITEM and c == ")"):
                         i += 1
@@ -456,9 +301,7 @@ class PyKwargsScanner:
                         state = _WORD
                     elif c == "[" or c == "(" or c == "{":
                         if len(self._kinds) >= self.max_depth:
-                            raise JsonSyntaxError(
-                                _LIMIT, i, f"nesting deeper than {self.max_depth}"
-                            )
+                            self.too_deep(i)
                         self._kinds.append(c)
                         self._containers.append({} if c == "{" else [])
                         self._keys.append(False if c == "(" else None)
@@ -469,7 +312,7 @@ class PyKwargsScanner:
                         i += 1
                         state = _SIGN
                     else:
-                        raise _fail(i, f"expected a value, found {_describe(c)}")
+                        raise invalid(i, f"expected a value, found {describe(c)}")
                     continue
                 if state == _NAME:
                     j = _name_run(text, i, end).end()  # type: ignore[union-attr]  # `*` always matches
@@ -480,7 +323,7 @@ class PyKwargsScanner:
                     name = "".join(parts)
                     parts.clear()
                     if name in self.arguments:
-                        raise _fail(i, f"argument {name!r} given twice")
+                        raise invalid(i, f"argument {name!r} given twice")
                     self._keys[0] = name
                     state = _EQUALS
                     continue
@@ -516,102 +359,8 @@ class PyKwargsScanner:
                     else:
                         self._qcount = n
                     continue
-                if state == _ESCAPE:
-                    c = text[i]
-                    i += 1
-                    if self._raw:
-                        parts.append("\\" + c)
-                        state = _ESCAPE_CR if c == "\r" else _STRING
-                        continue
-                    simple = _SIMPLE_ESCAPES.get(c)
-                    if simple is not None:
-                        parts.append(simple)
-                        state = _STRING
-                    elif c == "\n":
-                        state = _STRING  # a line continuation: dropped
-                    elif c == "\r":
-                        state = _ESCAPE_CR
-                    elif c in _OCT_DIGITS:
-                        self._esc_value = int(c)
-                        self._esc_digits = 1
-                        state = _OCTAL
-                    elif c in _HEX_LENGTH:
-                        self._esc_kind = c
-                        self._esc_value = 0
-                        self._esc_digits = 0
-                        state = _HEX
-                    elif c == "N":
-                        state = _NAMED
-                    else:
-                        parts.append("\\" + c)  # unknown escape: kept, as Python does
-                        state = _STRING
-                    continue
-                if state == _ESCAPE_CR:
-                    if text[i] == "\n":
-                        i += 1
-                        if self._raw:
-                            parts.append("\n")
-                    state = _STRING
-                    continue
-                if state == _OCTAL:
-                    c = text[i]
-                    if c in _OCT_DIGITS:
-                        i += 1
-                        self._esc_value = self._esc_value * 8 + int(c)
-                        self._esc_digits += 1
-                        if self._esc_digits < 3:
-                            continue
-                    parts.append(chr(self._esc_value))
-                    state = _STRING
-                    continue
-                if state == _HEX:
-                    i, state = self._hex_digits(text, i, end)
-                    continue
-                if state == _NAMED:
-                    if text[i] != "{":
-                        raise _fail(i, f"expected '{{' after \\N, found {_describe(text[i])}")
-                    i += 1
-                    self._word = ""
-                    state = _NAMED_BODY
-                    continue
-                if state == _NAMED_BODY:
-                    j = _uname_run(text, i, end).end()  # type: ignore[union-attr]  # `*` always matches
-                    room = _MAX_UNICODE_NAME - len(self._word)
-                    if j - i > room:
-                        raise _fail(i + room, "character name in \\N{...} too long")
-                    self._word += text[i:j]
-                    i = j
-                    if i >= end:
-                        break
-                    if text[i] != "}":
-                        raise _fail(
-                            i, f"invalid character {_describe(text[i])} in a \\N{{...}} name"
-                        )
-                    try:
-                        char = unicodedata.lookup(self._word)
-                    except KeyError:
-                        char = ""
-                    if len(char) != 1:
-                        raise _fail(i, f"unknown Unicode character name {self._word!r}")
-                    parts.append(char)
-                    i += 1
-                    state = _STRING
-                    continue
-                if state == _LOW_BACKSLASH:
-                    if text[i] != "\\":
-                        raise _fail(i, "unpaired surrogate escape (expected its low half)")
-                    i += 1
-                    state = _LOW_U
-                    continue
-                if state == _LOW_U:
-                    c = text[i]
-                    if c != "u" and c != "U":
-                        raise _fail(i, "unpaired surrogate escape (expected its low half)")
-                    i += 1
-                    self._esc_kind = c
-                    self._esc_value = 0
-                    self._esc_digits = 0
-                    state = _HEX
+                if _ESCAPE <= state <= _LOW_U:
+                    i, state = self._escape(text, i, end, state)
                     continue
                 if state == _NUMBER:
                     i, finished = self._number(text, i, end)
@@ -624,7 +373,7 @@ class PyKwargsScanner:
                         break
                     c = text[i]
                     if not (c in _DIGITS or c == "."):
-                        raise _fail(i, f"expected a number after the sign, found {_describe(c)}")
+                        raise invalid(i, f"expected a number after the sign, found {describe(c)}")
                     self._num_state = _N_START
                     parts.clear()
                     state = _NUMBER
@@ -634,47 +383,14 @@ class PyKwargsScanner:
                     continue
                 raise AssertionError(f"unhandled scanner state {state}")  # pragma: no cover
             if result < 0 and end < given_end:
-                self._too_big(end)
+                self.too_big(end)
         except JsonSyntaxError:
             self.state = state
             raise
-        stop_at = result if result >= 0 else i
-        if stop_at > start:
-            self.pieces.append(text[start:stop_at])
-            if len(self.pieces) > _JOIN_EVERY:
-                self._blocks.append("".join(self.pieces))
-                self.pieces.clear()
-        self.size = base + stop_at
-        self.state = state
+        self.settle(text, start, result if result >= 0 else i, base, state)
         return result
 
     # -- tokens ----------------------------------------------------------------
-
-    def _open_string(self, quote: str, raw: bool) -> None:
-        self._quote = quote
-        self._raw = raw
-        self._triple = False
-        self._stop = _STOPS[(quote, False)]
-        self._parts.clear()
-
-    def _end_string(self) -> int:
-        value = "".join(self._parts)
-        self._parts.clear()
-        self._stop = None
-        if self._in_key:
-            self._in_key = False
-            self._keys[-1] = value
-            return _COLON
-        return self._end_value(value)
-
-    def _end_value(self, value: Any) -> int:
-        """A value is complete: store it in the innermost container."""
-        kind = self._kinds[-1]
-        if kind == "[" or kind == "(":
-            self._containers[-1].append(value)
-        else:
-            self._containers[-1][self._keys[-1]] = value
-        return _AFTER
 
     def _close(self) -> int:
         """The innermost list, tuple or dict closed: it is a value of its parent."""
@@ -685,248 +401,17 @@ class PyKwargsScanner:
             value = value[0]  # (x) is x: parentheses, not a tuple
         return self._end_value(value)
 
-    def _scan_word(self, text: str, i: int, end: int) -> tuple[int, int]:
-        """True / False / None, or the prefix of a string; (index, next state)."""
-        j = _word_run(text, i, end).end()  # type: ignore[union-attr]  # `*` always matches
-        if j > i:
-            word = self._word
-            valid = _KEY_WORDS if self._in_key else _VALUE_WORDS
-            for k in range(i, j):  # at most six rounds: no valid word is longer than five
-                word += text[k]
-                if word not in valid:
-                    what = "a string key" if self._in_key else "a value"
-                    raise _fail(k, f"expected {what}, found the name {word!r}")
-            self._word = word
-            i = j
-        if i >= end:
-            return i, _WORD
-        c = text[i]
-        word = self._word
-        if word in _CONSTANTS and not self._in_key:
-            return i, self._end_value(_CONSTANTS[word])
-        if word in _STRING_PREFIXES and c in _QUOTES:
-            self._open_string(c, word in "rR")
-            return i + 1, _OPEN1
-        if word in _STRING_PREFIXES:
-            raise _fail(
-                i, f"expected a quote after the string prefix {word!r}, found {_describe(c)}"
-            )
-        raise _fail(i, f"expected a value, found the incomplete name {word!r}")
-
-    def _hex_digits(self, text: str, i: int, end: int) -> tuple[int, int]:
-        """Digits of a \\x, \\u or \\U escape; (index, next state)."""
-        kind = self._esc_kind
-        length = _HEX_LENGTH[kind]
-        m = _hex(text, i, min(end, i + length - self._esc_digits))
-        if m is None:
-            raise _fail(i, f"expected a hex digit, found {_describe(text[i])}")
-        value = self._esc_value
-        digits = self._esc_digits
-        for k in range(i, m.end()):
-            value = value * 16 + int(text[k], 16)
-            digits += 1
-            if kind == "U" and value << (4 * (8 - digits)) > 0x10FFFF:
-                raise _fail(k, "\\U escape beyond U+10FFFF")
-        self._esc_value = value
-        self._esc_digits = digits
-        i = m.end()
-        if digits < length:
-            return i, _HEX
-        if kind == "x":
-            self._parts.append(chr(value))
-            return i, _STRING
-        high = self._high
-        if high >= 0:
-            if not 0xDC00 <= value <= 0xDFFF:
-                raise _fail(i - 1, "unpaired surrogate escape")
-            self._high = -1
-            self._parts.append(chr(0x10000 + ((high - 0xD800) << 10) + (value - 0xDC00)))
-            return i, _STRING
-        if 0xD800 <= value <= 0xDBFF:
-            self._high = value
-            return i, _LOW_BACKSLASH
-        if 0xDC00 <= value <= 0xDFFF:
-            raise _fail(i - 1, "unpaired surrogate escape")
-        self._parts.append(chr(value))
-        return i, _STRING
-
-    def _number(self, text: str, i: int, end: int) -> tuple[int, bool]:
-        """Advance the number automaton; (index, finished).  Finished means text[i] is
-        the first character after the number (not consumed)."""
-        st = self._num_state
-        first = i
-        finished = False
-        while i < end:
-            if st in _N_RUNS:
-                i = _digit_run(text, i, end).end()  # type: ignore[union-attr]  # `*` always matches
-                if i >= end:
-                    break
-            elif st == _N_BASE:
-                i = _BASE_RUNS[self._base](text, i, end).end()  # type: ignore[union-attr]  # `*` always matches
-                if i >= end:
-                    break
-            c = text[i]
-            if st == _N_START:
-                st = _N_ZERO if c == "0" else _N_DOT if c == "." else _N_INT
-            elif st == _N_ZERO:
-                if c == "0":
-                    pass
-                elif c == "_":
-                    st = _N_ZERO_U
-                elif c in _DIGITS:
-                    st = _N_LEADZ
-                elif c in _BASES:
-                    self._base = _BASES[c]
-                    st = _N_BASE0
-                elif c == ".":
-                    st = _N_FRAC0
-                elif c == "e" or c == "E":
-                    st = _N_EXP0
-                else:
-                    finished = True
-                    break
-            elif st == _N_LEADZ:
-                if c == "_":
-                    st = _N_LEADZ_U
-                elif c == ".":
-                    st = _N_FRAC0
-                elif c == "e" or c == "E":
-                    st = _N_EXP0
-                else:
-                    raise _fail(i, "leading zeros in a decimal integer are not allowed")
-            elif st == _N_INT:
-                if c == "_":
-                    st = _N_INT_U
-                elif c == ".":
-                    st = _N_FRAC0
-                elif c == "e" or c == "E":
-                    st = _N_EXP0
-                else:
-                    finished = True
-                    break
-            elif st == _N_FRAC0:
-                if c in _DIGITS:
-                    st = _N_FRAC
-                elif c == "e" or c == "E":
-                    st = _N_EXP0
-                else:
-                    finished = True
-                    break
-            elif st == _N_FRAC:
-                if c == "_":
-                    st = _N_FRAC_U
-                elif c == "e" or c == "E":
-                    st = _N_EXP0
-                else:
-                    finished = True
-                    break
-            elif st == _N_EXP:
-                if c == "_":
-                    st = _N_EXP_U
-                else:
-                    finished = True
-                    break
-            elif st == _N_BASE:
-                if c == "_":
-                    st = _N_BASE_U
-                else:
-                    finished = True
-                    break
-            elif st == _N_EXP0:
-                if c == "+" or c == "-":
-                    st = _N_EXP_SIGN
-                elif c in _DIGITS:
-                    st = _N_EXP
-                else:
-                    raise _fail(i, f"expected an exponent digit, found {_describe(c)}")
-            elif st in (_N_BASE0, _N_BASE_U):
-                if c in _BASE_DIGITS[self._base]:
-                    st = _N_BASE
-                elif c == "_" and st == _N_BASE0:
-                    st = _N_BASE_U
-                else:
-                    raise _fail(i, f"expected a base-{self._base} digit, found {_describe(c)}")
-            elif st == _N_ZERO_U:
-                if c not in _DIGITS:
-                    raise _fail(i, f"expected a digit, found {_describe(c)}")
-                st = _N_ZERO if c == "0" else _N_LEADZ
-            else:  # a digit must follow: "_", "." or an exponent sign
-                if c not in _DIGITS:
-                    raise _fail(i, f"expected a digit, found {_describe(c)}")
-                st = _N_AFTER_DIGIT[st]
-            i += 1
-        if i > first:
-            self._parts.append(text[first:i])
-        self._num_state = st
-        return i, finished
-
-    def _number_value(self, index: int) -> int | float:
-        """The finished number (``index``: the character after it, for errors)."""
-        st = self._num_state
-        token = "".join(self._parts)
-        self._parts.clear()
-        value: int | float
-        try:
-            if st in _N_INTEGERS:
-                value = int(token, 0)
-            elif st in _N_FLOATS:
-                value = float(token)
-                if value in (float("inf"), float("-inf")):
-                    raise ValueError(f"number {token[:40]!r} overflows a float")
-            else:
-                raise _fail(index, f"incomplete number {token[:40]!r}")
-        except ValueError as exc:  # int digit limit, float overflow
-            raise JsonSyntaxError(_LIMIT, index, str(exc)) from None
-        return -value if self._negative else value
-
-
-_N_AFTER_DIGIT = {
-    _N_LEADZ_U: _N_LEADZ,
-    _N_INT_U: _N_INT,
-    _N_DOT: _N_FRAC,
-    _N_FRAC_U: _N_FRAC,
-    _N_EXP_SIGN: _N_EXP,
-    _N_EXP_U: _N_EXP,
-}
-"""States that need one digit -> the state after it."""
-
-_EXPECTED = {
-    _ARG: "an argument name or ')'",
-    _NAME: "'='",
-    _EQUALS: "'='",
-    _VALUE: "a value",
-    _LIST_ITEM: "a value or ']'",
-    _TUPLE_ITEM: "a value or ')'",
-    _DICT_ITEM: "a string key or '}'",
-    _COLON: "':'",
-    _SIGN: "a number",
-    _NUMBER: "more of a number",
-    _OPEN1: "the end of a string",
-    _OPEN2: "the end of a string",
-    _STRING: "the end of a string",
-    _CLOSE_QUOTES: "the end of a string",
-    _ESCAPE: "an escape",
-    _ESCAPE_CR: "the end of a string",
-    _OCTAL: "the end of a string",
-    _HEX: "hex digits",
-    _NAMED: "'{'",
-    _NAMED_BODY: "'}'",
-    _LOW_BACKSLASH: "a low surrogate escape",
-    _LOW_U: "a low surrogate escape",
-    _DONE: "nothing",
-}
-
 
 def _not_a_name(c: str) -> str:
     if c == "*":
         return "argument unpacking (* or **) is not allowed"
     return (
-        f"expected an argument name or ')', found {_describe(c)} "
+        f"expected an argument name or ')', found {describe(c)} "
         "(only keyword arguments name=value are allowed)"
     )
 
 
-class PyKwargsCallBody:
+class PyKwargsCallBody(ScannedCallBody[PyKwargsScanner]):
     """The ``python_kwargs`` island: one call's ``name=literal, …)`` body.
 
     Built as ``ISLAND_KINDS`` documents; ``mode`` and the JSON-envelope options
@@ -940,74 +425,12 @@ class PyKwargsCallBody:
     for speculative islands) silences every event.
     """
 
-    __slots__ = (
-        "_kwargs",
-        "id",
-        "index",
-        "name",
-        "quiet",
-        "scanner",
-        "span_start",
-        "started",
-        "streaming",
-    )
+    __slots__ = ()
 
-    def __init__(
-        self,
-        mode: str,
-        *,
-        index: int,
-        call_id: str,
-        name: str | None,
-        span_start: int,
-        started: bool,
-        max_depth: int,
-        max_size: int,
-        **envelope_options: object,
-    ) -> None:
-        self.index = index
-        self.id = call_id
-        self.name = name
-        self.span_start = span_start
-        self.started = started
-        """Whether tool_call_start was already emitted (by the opening delimiter)."""
-        self.streaming = False
-        self.quiet = False
-        self._kwargs = PyKwargsScanner(max_depth=max_depth, max_size=max_size)
-        self.scanner: IslandScanner = self._kwargs
+    closer_length = 1  # the ")" completes the call but is no argument text
 
-    def feed(self, text: str, start: int, end: int, out: list[Event]) -> int:
-        """Consume ``text[start:end]``; returns the index just past the closing ``)``,
-        or -1.  Raises JsonSyntaxError (index into ``text``) after delivering the
-        argument text that precedes the error."""
-        try:
-            done = self._kwargs.feed(text, start, end)
-        except JsonSyntaxError as exc:
-            self._deliver(text, start, exc.index, out)
-            raise
-        self._deliver(text, start, done - 1 if done >= 0 else end, out)
-        return done
-
-    def _deliver(self, text: str, start: int, stop: int, out: list[Event]) -> None:
-        if self.quiet:
-            return
-        if not self.started:
-            self.started = True
-            out.append(ToolCallStart(index=self.index, id=self.id, name=self.name))
-        if stop > start:
-            out.append(tool_call_delta(self.index, self.id, text[start:stop]))
-
-    def complete(self, span_end: int) -> ToolCall:
-        """The finished call."""
-        sc = self._kwargs
-        return ToolCall(
-            index=self.index,
-            id=self.id,
-            name=self.name,
-            arguments=sc.value(),
-            raw=sc.raw()[:-1],
-            span=(self.span_start, span_end),
-        )
+    def new_scanner(self, max_depth: int, max_size: int) -> PyKwargsScanner:
+        return PyKwargsScanner(max_depth=max_depth, max_size=max_size)
 
 
 if TYPE_CHECKING:  # the island protocol, checked statically

@@ -1,0 +1,58 @@
+"""What the grammar engine reads of an island: the ``Island`` and ``IslandScanner`` protocols.
+
+An island is one call body that a grammar hands to a sub-parser -- the JSON engine,
+a Python keyword list, Gemma's object notation, raw code -- which alone knows where
+the body ends.  The protocols live with the value scanners that implement them, so
+that a scanner never needs the engine; the engine (``engine/islands.py``, the
+driver) programs against them without knowing which scanner it holds.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from ..events import Event, ToolCall
+
+__all__ = ["Island", "IslandScanner"]
+
+
+class IslandScanner(Protocol):
+    """What the driver reads of an island's sub-parser."""
+
+    size: int
+    """Characters consumed so far."""
+    value_start: int
+    """Offset (in the consumed text) of the value's first character."""
+
+    def raw(self) -> str:
+        """Everything consumed, as it arrived."""
+        ...
+
+    def finish(self) -> bool:
+        """End of input: True if the value is complete."""
+        ...
+
+    def expected(self) -> str:
+        """What the sub-parser waits for, for truncation messages."""
+        ...
+
+
+class Island(Protocol):
+    """One call body handed to a sub-parser that says where it ends.
+
+    ``feed`` returns the index just past the completing character, or -1, and raises
+    ``JsonSyntaxError`` (the sub-parsers' one error type, index into ``text``) after
+    delivering the argument text before the error.  ``streaming`` enables the driver's
+    hot path and is only ever True for ``JsonCallBody``."""
+
+    index: int
+    id: str
+    started: bool
+    streaming: bool
+    quiet: bool
+    """Set by the driver for speculative islands: emit nothing, it reports the call."""
+    scanner: IslandScanner
+
+    def feed(self, text: str, start: int, end: int, out: list[Event]) -> int: ...
+
+    def complete(self, span_end: int) -> ToolCall: ...
