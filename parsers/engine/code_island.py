@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..events import Event, ToolCall, ToolCallDelta, ToolCallStart, tool_call_delta
+from ..values.island_protocol import CallIsland
 from ..values.literals import JOIN_EVERY, LIMIT, JsonSyntaxError
 from .islands import CallError
 
@@ -47,15 +48,15 @@ class CodeRules:
     """What ends the code (consumed with it: it completes the call)."""
     expected: str
     """What the body waits for, for truncation messages."""
-    counts_held: bool
-    """The size limit counts held text and the closer too (not only the code)."""
-    held_is_code_at_end: bool
+    counts_held: bool = False
+    """The size limit counts held text and the closer too, not only the code."""
+    held_is_code_at_end: bool = False
     """At the end of input a held tail is code (``flush``); else the input ended
     inside a closer and the call is truncated."""
-    require_code: bool
+    require_code: bool = False
     """Blank code is ``invalid_arguments`` (a ``CallError``) rather than a call."""
-    what: str
-    """What the size-limit message calls the text (``code``, ``arguments``)."""
+    what: str = "arguments"
+    """What the size-limit message calls the text."""
     lead: re.Pattern[str] | None = None
     """Markup at the very start of the body that is not code (consumed)."""
     search: Any = field(init=False, repr=False, compare=False)
@@ -75,7 +76,7 @@ class CodeRules:
         return len(text)
 
 
-class CodeBody:
+class CodeBody(CallIsland):
     """One code body, its own scanner (``IslandScanner``); see the module docstring.
 
     Built as ``ISLAND_KINDS`` documents, with ``rules`` bound by the format (the
@@ -87,46 +88,18 @@ class CodeBody:
         "_code_size",
         "_held",
         "_lead",
-        "builtin",
-        "id",
-        "index",
         "max_size",
-        "name",
-        "quiet",
         "rules",
         "scanner",
         "size",
-        "span_start",
-        "started",
-        "streaming",
         "value_start",
     )
 
     def __init__(
-        self,
-        mode: str,
-        *,
-        rules: CodeRules,
-        index: int,
-        call_id: str,
-        name: str | None,
-        span_start: int,
-        started: bool,
-        max_depth: int,
-        max_size: int,
-        builtin: bool = False,
-        **envelope_options: object,
+        self, mode: str, *, rules: CodeRules, max_depth: int, max_size: int, **call: Any
     ) -> None:
+        super().__init__(**call)
         self.rules = rules
-        self.index = index
-        self.id = call_id
-        self.name = name
-        self.span_start = span_start
-        self.started = started
-        """Whether tool_call_start was already emitted (by the opening markup)."""
-        self.builtin = builtin
-        self.streaming = False
-        self.quiet = False
         self.max_size = max_size
         self.size = 0
         """Characters consumed: lead, code, held text and the closer."""

@@ -20,7 +20,7 @@ import json
 from typing import Any, Literal
 
 from ..events import Event, ToolCall, ToolCallStart, tool_call_delta
-from ..values.island_protocol import Island, IslandScanner
+from ..values.island_protocol import CallIsland, Island, IslandScanner
 from ..values.json_engine import STRING_STATE, JsonScanner, JsonSyntaxError
 
 __all__ = ["ISLAND_KINDS", "CallError", "Island", "IslandScanner", "JsonCallBody"]
@@ -40,56 +40,34 @@ class CallError(Exception):
         self.message = message
 
 
-class JsonCallBody:
+class JsonCallBody(CallIsland):
     """Feeds one call body through the JSON engine and turns it into call events."""
 
     __slots__ = (
-        "builtin",
         "emitted",
         "escape_pending",
         "extra_keys",
-        "id",
         "id_key",
-        "index",
         "kind",
-        "name",
         "plain",
-        "quiet",
         "scanner",
-        "span_start",
-        "started",
-        "streaming",
     )
 
     def __init__(
         self,
         mode: Literal["arguments", "envelope", "auto"],
         *,
-        index: int,
-        call_id: str,
-        name: str | None,
-        span_start: int,
-        started: bool,
         max_depth: int,
         max_size: int,
         id_key: str | None = None,
         extra_keys: frozenset[str] = frozenset(),
-        builtin: bool = False,
+        **call: Any,
     ) -> None:
-        self.index = index
-        self.builtin = builtin
-        """A call to a built-in tool: its events say so."""
-        self.id = call_id
-        self.name = name
-        self.span_start = span_start
+        super().__init__(**call)
         self.id_key = id_key
+        """An extra envelope key that carries the call id (e.g. Mistral's ``id``)."""
         self.extra_keys = extra_keys
         """Envelope keys allowed and ignored."""
-        self.quiet = False
-        """Speculative: emit nothing while parsing (the driver reports the call)."""
-        """An extra envelope key that carries the call id (e.g. Mistral's ``id``)."""
-        self.started = started
-        """Whether tool_call_start was already emitted (by the opening delimiter)."""
         self.kind: str | None = "arguments" if mode == "arguments" else None
         """"arguments" or "envelope" once decided; None while undecided."""
         if mode == "envelope":

@@ -102,12 +102,7 @@ def _builtin_name(recipient: str) -> str:
 
 
 CODE_RULES = CodeRules(
-    closers=("<|call|>", "<|end|>"),
-    expected="<|call|>",
-    counts_held=True,
-    held_is_code_at_end=True,
-    require_code=False,
-    what="code",
+    ("<|call|>", "<|end|>"), "<|call|>", counts_held=True, held_is_code_at_end=True, what="code"
 )
 """The python tool's raw-code body: code up to ``<|call|>`` or ``<|end|>``; held text
 and the closer count against ``max_argument_size``; a tail held back as a possible

@@ -70,15 +70,13 @@ CODE_TOOL = "code_interpreter"
 """The code interpreter's tool name (Meta's reference decoder, ``BuiltinTool``)."""
 
 _TAG = "<|python_tag|>"
+_STOPS = ("<|eom_id|>", "<|eot_id|>")
 
 CODE_RULES = CodeRules(
-    closers=("<|eom_id|>", "<|eot_id|>"),
-    expected="the rest of <|eom_id|> or <|eot_id|>",
-    counts_held=False,
-    held_is_code_at_end=False,
-    require_code=True,
-    what="arguments",
+    _STOPS,
+    f"the rest of {_STOPS[0]} or {_STOPS[1]}",
     lead=re.compile(r"<\|python_tag\|>[ \t\r\n]*"),
+    require_code=True,
 )
 """The code interpreter's body: Python source after ``<|python_tag|>`` (the tag and
 its blanks are markup, not code) up to the stop token; only the code counts against

@@ -187,13 +187,7 @@ class GemmaObjectScanner(ValueBuilder):
             return self.take_string_chunk(text, start, end)  # hot path: inside a string
         return self._scan(text, start, end)
 
-    def _scan(self, text: str, start: int, end: int) -> int:
-        base = self.size - start  # offset in raw() of text index i is base + i
-        given_end = end
-        if base + end > self.max_size:
-            end = max(start, self.max_size - base)
-        i = start
-        state = self.state
+    def _run(self, text: str, i: int, end: int, base: int, state: int) -> tuple[int, int, int]:
         parts = self._parts
         result = -1
         try:
@@ -370,13 +364,10 @@ class GemmaObjectScanner(ValueBuilder):
                         self._word = word
                     continue
                 raise AssertionError(f"unhandled scanner state {state}")  # pragma: no cover
-            if result < 0 and end < given_end:
-                self.too_big(end)
         except JsonSyntaxError:
             self.state = state
             raise
-        self.settle(text, start, result if result >= 0 else i, base, state)
-        return result
+        return i, state, result
 
     # -- tokens ----------------------------------------------------------------
 

@@ -1,10 +1,15 @@
-"""What the grammar engine reads of an island: the ``Island`` and ``IslandScanner`` protocols.
+"""What the grammar engine reads of an island: the ``Island`` protocols and their common fields.
 
 An island is one call body that a grammar hands to a sub-parser -- the JSON engine,
 a Python keyword list, Gemma's object notation, raw code -- which alone knows where
 the body ends.  The protocols live with the value scanners that implement them, so
 that a scanner never needs the engine; the engine (``engine/islands.py``, the
 driver) programs against them without knowing which scanner it holds.
+
+Every island kind is built the same way (``ISLAND_KINDS``: ``(mode, index=,
+call_id=, name=, span_start=, started=, max_depth=, max_size=, **options)``);
+``CallIsland`` takes the call's identity from those keywords, once for all kinds,
+and ignores the options a kind does not read.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from typing import Protocol
 
 from ..events import Event, ToolCall
 
-__all__ = ["Island", "IslandScanner"]
+__all__ = ["CallIsland", "Island", "IslandScanner"]
 
 
 class IslandScanner(Protocol):
@@ -56,3 +61,33 @@ class Island(Protocol):
     def feed(self, text: str, start: int, end: int, out: list[Event]) -> int: ...
 
     def complete(self, span_end: int) -> ToolCall: ...
+
+
+class CallIsland:
+    """The fields every island kind carries: the call's identity and its flags."""
+
+    __slots__ = ("builtin", "id", "index", "name", "quiet", "span_start", "started", "streaming")
+
+    def __init__(
+        self,
+        *,
+        index: int,
+        call_id: str,
+        name: str | None,
+        span_start: int,
+        started: bool,
+        builtin: bool = False,
+        **options: object,
+    ) -> None:
+        self.index = index
+        self.id = call_id
+        self.name = name
+        self.span_start = span_start
+        self.started = started
+        """Whether tool_call_start was already emitted (by the opening markup)."""
+        self.builtin = builtin
+        """A call to a built-in tool: its events say so (where the kind reports it)."""
+        self.streaming = False
+        """The driver's JSON hot path applies (only ever for ``JsonCallBody``)."""
+        self.quiet = False
+        """Speculative: emit nothing while parsing (the driver reports the call)."""

@@ -187,12 +187,30 @@ class ValueBuilder(KeptText):
         self.size = size
         return -1
 
-    def settle(self, text: str, start: int, stop: int, base: int, state: int) -> None:
-        """End of a feed: keep what it consumed, ``text[start:stop]``."""
+    def _scan(self, text: str, start: int, end: int) -> int:
+        """A feed the hot path did not take: the scanner's own loop (``_run``) over
+        the text up to the size budget, then the limit error if the budget cut it
+        short, else keep what it consumed.  Returns what ``feed`` returns."""
+        base = self.size - start  # offset in raw() of text index i is base + i
+        stop = end
+        if base + end > self.max_size:
+            stop = max(start, self.max_size - base)
+        i, state, result = self._run(text, start, stop, base, self.state)
+        if result < 0 and stop < end:
+            self.state = state
+            self.too_big(stop)
+        stop = result if result >= 0 else i
         if stop > start:
             self.keep(text[start:stop])
         self.size = base + stop
         self.state = state
+        return result
+
+    def _run(self, text: str, i: int, end: int, base: int, state: int) -> tuple[int, int, int]:
+        """Scan ``text[i:end]`` from ``state`` (``base + i`` is the offset in ``raw()``):
+        (index reached, state there, index just past the completing character or -1).
+        On an error, ``self.state`` is the state it happened in."""
+        raise NotImplementedError
 
     def _end_string(self) -> int:
         value = "".join(self._parts)

@@ -24,7 +24,7 @@ from __future__ import annotations
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from ..events import Event, ToolCall, ToolCallStart, tool_call_delta
-from .island_protocol import IslandScanner
+from .island_protocol import CallIsland, IslandScanner
 from .literals import JsonSyntaxError
 
 __all__ = ["ScannedCallBody", "ValueScanner"]
@@ -41,46 +41,16 @@ class ValueScanner(IslandScanner, Protocol):
 S = TypeVar("S", bound=ValueScanner)
 
 
-class ScannedCallBody(Generic[S]):
+class ScannedCallBody(CallIsland, Generic[S]):
     """One call's body read by a value scanner; see the module docstring."""
 
-    __slots__ = (
-        "id",
-        "index",
-        "name",
-        "quiet",
-        "scanner",
-        "span_start",
-        "started",
-        "streaming",
-        "values",
-    )
+    __slots__ = ("scanner", "values")
 
     closer_length: ClassVar[int] = 0
     """Characters at the end of the body that complete it but are no argument text."""
 
-    def __init__(
-        self,
-        mode: str,
-        *,
-        index: int,
-        call_id: str,
-        name: str | None,
-        span_start: int,
-        started: bool,
-        max_depth: int,
-        max_size: int,
-        **envelope_options: object,
-    ) -> None:
-        self.index = index
-        self.id = call_id
-        self.name = name
-        self.span_start = span_start
-        self.started = started
-        """Whether tool_call_start was already emitted (by the call's markup)."""
-        self.streaming = False
-        self.quiet = False
-        """Set by the driver for speculative islands: every event is silenced."""
+    def __init__(self, mode: str, *, max_depth: int, max_size: int, **call: Any) -> None:
+        super().__init__(**call)
         self.values: S = self.new_scanner(max_depth, max_size)
         self.scanner: IslandScanner = self.values
 
