@@ -113,6 +113,7 @@ _N_RUNS = frozenset((_N_INT, _N_FRAC, _N_EXP))
 _skip_ws = re.compile(r"[ \t\r\n]*").match
 _key_run = re.compile(r'[^:{}\[\],<"\x00-\x1f\x7f]*').match
 _digit_run = re.compile(r"[0-9]*").match
+_marker_start = re.compile("<").search
 _KEY_STOPS = frozenset(':{}[],"') | frozenset(chr(c) for c in (*range(0x20), 0x7F))
 _DIGITS = frozenset("0123456789")
 _LINE_WS = frozenset("\t\r\n")
@@ -134,6 +135,7 @@ class GemmaObjectScanner(ValueBuilder):
 
     AFTER_VALUE = _AFTER
     AFTER_KEY = _COLON
+    STRING = _STRING
 
     def __init__(
         self, *, max_depth: int = DEFAULT_MAX_DEPTH, max_size: int = DEFAULT_MAX_SIZE
@@ -143,6 +145,7 @@ class GemmaObjectScanner(ValueBuilder):
         super().__init__(max_depth, max_size, _OPEN)
         self.result: dict[str, Any] = {}
         """The arguments built so far (complete once ``finish()`` is True)."""
+        self._stop = _marker_start  # only a "<" can begin the closing marker
         self._mark = 0
         self._num_state = _N_START
         self._word = ""
@@ -181,11 +184,6 @@ class GemmaObjectScanner(ValueBuilder):
         self._parts.append(chunk)
         self.keep(chunk)
         return True
-
-    def feed(self, text: str, start: int, end: int) -> int:
-        if self.state == _STRING and text.find("<", start, end) < 0:
-            return self.take_string_chunk(text, start, end)  # hot path: inside a string
-        return self._scan(text, start, end)
 
     def _run(self, text: str, i: int, end: int, base: int, state: int) -> tuple[int, int, int]:
         parts = self._parts

@@ -30,6 +30,8 @@ or once per feed, and keep their own hot paths inline.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from typing import Any, ClassVar, NoReturn
 
 __all__ = [
@@ -155,14 +157,18 @@ class ValueBuilder(KeptText):
     ``_kinds``/``_containers``/``_keys`` are the open containers, innermost last: a
     kind (``[`` and ``(`` are arrays, anything else an object), the container, and
     the key of an object's next value.  ``_parts`` holds the text of the token being
-    scanned; ``_in_key`` says a string being scanned is an object key."""
+    scanned; ``_in_key`` says a string being scanned is an object key.  ``feed`` is
+    the hot path for a chunk inside a string, ``_scan`` the frame of every other."""
 
-    __slots__ = ("_containers", "_in_key", "_keys", "_kinds", "_parts")
+    __slots__ = ("_containers", "_in_key", "_keys", "_kinds", "_parts", "_stop")
 
     AFTER_VALUE: ClassVar[int]
     """The state after a value: a separator or the innermost closer."""
     AFTER_KEY: ClassVar[int]
     """The state after a string key: its ``:``."""
+    STRING: ClassVar[int]
+    """The state inside a string, where ``_stop`` (a ``search``) finds the next
+    character that may end the string or start an escape; None: no hot path."""
 
     def __init__(self, max_depth: int, max_size: int, state: int) -> None:
         super().__init__(max_depth, max_size, state)
@@ -171,21 +177,27 @@ class ValueBuilder(KeptText):
         self._keys: list[Any] = []
         self._parts: list[str] = []
         self._in_key = False
+        self._stop: Callable[..., re.Match[str] | None] | None = None
 
-    def take_string_chunk(self, text: str, start: int, end: int) -> int:
-        """Hot path: ``text[start:end]`` lies wholly inside a string (the caller
-        checked that nothing in it can end the string).  Returns -1 (more input)."""
-        size = self.size + end - start
-        if size > self.max_size:
-            self.too_big(end - (size - self.max_size))
-        piece = text[start:end]
-        self._parts.append(piece)
-        pieces = self.pieces
-        pieces.append(piece)
-        if len(pieces) > JOIN_EVERY:
-            self.compact()
-        self.size = size
-        return -1
+    def feed(self, text: str, start: int, end: int) -> int:
+        """Consume ``text[start:end]``; the index just past the character that
+        completes the value, or -1 when more input is needed."""
+        stop = self._stop
+        if self.state == self.STRING and stop is not None and stop(text, start, end) is None:
+            # Hot path: the chunk lies wholly inside a string (nothing in it can end
+            # the string or start an escape): one search, no per-character work.
+            size = self.size + end - start
+            if size > self.max_size:
+                self.too_big(end - (size - self.max_size))
+            piece = text[start:end]
+            self._parts.append(piece)
+            pieces = self.pieces
+            pieces.append(piece)
+            if len(pieces) > JOIN_EVERY:
+                self.compact()
+            self.size = size
+            return -1
+        return self._scan(text, start, end)
 
     def _scan(self, text: str, start: int, end: int) -> int:
         """A feed the hot path did not take: the scanner's own loop (``_run``) over

@@ -54,7 +54,7 @@ The language (a subset of Python's call syntax; everything else is an error)
 
 Errors
 ------
-``feed`` raises ``json_engine.JsonSyntaxError`` with code ``invalid_arguments`` (the
+``feed`` raises ``literals.JsonSyntaxError`` with code ``invalid_arguments`` (the
 text is not such a list) or ``limit_exceeded`` (``max_depth``, ``max_size``, number
 limits).  Its ``index`` is the first character at which the text stops being a prefix
 of some valid argument list (``f(a=1 b`` -> the ``b``; ``f(x)`` -> the ``)``, since
@@ -163,12 +163,6 @@ class PyKwargsScanner(PyTokenScanner):
         return _EXPECTED[state]
 
     # -- scanning --------------------------------------------------------------
-
-    def feed(self, text: str, start: int, end: int) -> int:
-        stop = self._stop
-        if self.state == _STRING and stop is not None and stop(text, start, end) is None:
-            return self.take_string_chunk(text, start, end)  # hot path: inside a string
-        return self._scan(text, start, end)
 
     def _run(self, text: str, i: int, end: int, base: int, state: int) -> tuple[int, int, int]:
         parts = self._parts

@@ -143,20 +143,19 @@ class PyTokenScanner(ValueBuilder):
         "_qcount",
         "_quote",
         "_raw",
-        "_stop",
         "_triple",
         "_word",
     )
 
     AFTER_VALUE = _AFTER
     AFTER_KEY = _COLON
+    STRING = _STRING
 
     def __init__(self, max_depth: int, max_size: int, state: int) -> None:
         super().__init__(max_depth, max_size, state)
         self._quote = ""
         self._triple = False
         self._raw = False
-        self._stop: Callable[..., re.Match[str] | None] | None = None
         self._qcount = 0
         self._esc_kind = ""
         self._esc_value = 0
