@@ -158,7 +158,7 @@ class ValueBuilder(KeptText):
     kind (``[`` and ``(`` are arrays, anything else an object), the container, and
     the key of an object's next value.  ``_parts`` holds the text of the token being
     scanned; ``_in_key`` says a string being scanned is an object key.  ``feed`` is
-    the hot path for a chunk inside a string, ``_scan`` the frame of every other."""
+    the hot path for a chunk inside a string and the frame of every other."""
 
     __slots__ = ("_containers", "_in_key", "_keys", "_kinds", "_parts", "_stop")
 
@@ -197,24 +197,24 @@ class ValueBuilder(KeptText):
                 self.compact()
             self.size = size
             return -1
-        return self._scan(text, start, end)
-
-    def _scan(self, text: str, start: int, end: int) -> int:
-        """A feed the hot path did not take: the scanner's own loop (``_run``) over
-        the text up to the size budget, then the limit error if the budget cut it
-        short, else keep what it consumed.  Returns what ``feed`` returns."""
+        # Any other feed: the scanner's own loop (``_run``) over the text up to the
+        # size budget, then the limit error if the budget cut it short, else keep
+        # what it consumed.  Inline here, so a chunk costs two calls as before.
         base = self.size - start  # offset in raw() of text index i is base + i
-        stop = end
+        limit = end
         if base + end > self.max_size:
-            stop = max(start, self.max_size - base)
-        i, state, result = self._run(text, start, stop, base, self.state)
-        if result < 0 and stop < end:
+            limit = max(start, self.max_size - base)
+        i, state, result = self._run(text, start, limit, base, self.state)
+        if result < 0 and limit < end:
             self.state = state
-            self.too_big(stop)
-        stop = result if result >= 0 else i
-        if stop > start:
-            self.keep(text[start:stop])
-        self.size = base + stop
+            self.too_big(limit)
+        done = result if result >= 0 else i
+        if done > start:
+            pieces = self.pieces
+            pieces.append(text[start:done])
+            if len(pieces) > JOIN_EVERY:
+                self.compact()
+        self.size = base + done
         self.state = state
         return result
 
