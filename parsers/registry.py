@@ -6,7 +6,6 @@ from dataclasses import dataclass
 
 from .engine.grammar import CompiledGrammar, FormatSpec
 from .engine.islands import ISLAND_KINDS
-from .engine.scanned_islands import GemmaCallBody, PyKwargsCallBody
 from .formats import (
     deepseek,
     deepseek_dsml,
@@ -23,6 +22,8 @@ from .formats import (
     tags,
 )
 from .providers import PROVIDERS
+from .values.gemma_object import GemmaCallBody
+from .values.pylit import PyKwargsCallBody
 
 __all__ = ["FormatInfo", "compiled", "format_info", "format_names", "is_provider"]
 

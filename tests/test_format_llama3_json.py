@@ -960,11 +960,12 @@ def add_builtin(draw: st.DrawFn, doc: Doc) -> None:
 
 
 def code_text(draw: st.DrawFn, last: bool) -> str:
-    """Code: no stop token inside, a first character that is neither blank nor ``{``
-    nor the start of a built-in call; at the end of the input, not ending in what may
+    """Code: no stop token inside, not blank (``str.strip``, as the parser decides), a
+    first character that is neither an ASCII blank nor ``{`` nor the start of a
+    built-in call; at the end of the input, not ending in what may
     be the start of a stop token."""
     code = break_matches(draw(raw_text), STOP_TOKENS)
-    if not code or code[0] in "{ \t\r\n" or code.startswith(("brave_", "wolfram_")):
+    if not code.strip() or code[0] in "{ \t\r\n" or code.startswith(("brave_", "wolfram_")):
         code = "x" + code
     at = code.rfind("<")
     if last and at >= 0 and any(stop.startswith(code[at:]) for stop in STOPS):

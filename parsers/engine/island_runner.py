@@ -3,19 +3,19 @@
 Theory of operation
 -------------------
 When the LALR parser reaches a state that accepts an island terminal, the lexer
-calls ``_open_island``: the format's island kind (``ISLAND_KINDS``: the JSON engine's
-``JsonCallBody``, the Python keyword list and Gemma object bodies of
-``scanned_islands.py``) is built with the call's index, id and limits, and from then
-on ``_feed_island`` hands it the buffer.  The island streams ``tool_call_delta``
-events itself and returns the index just past the call's completing character;
-``_finish_island`` then emits the ``tool_call`` (or, for a speculative island that
-turned out not to be a call, hands its text back as content: ``_not_a_call``) and
-feeds the island's token to the LALR parser.  An island's error
-(``JsonSyntaxError``) is reported at its exact index (``_island_error``); inside a
-list the rest of the broken element is skipped (``_skip``) so that the next call
-parses.  Island text is counted by the position counter when the island ends (the
-island keeps it anyway), which keeps the per-chunk cost of a streaming argument to
-a few attribute operations.
+calls ``_open_island``: the format's island kind (``ISLAND_KINDS``: the JSON
+engine's ``JsonCallBody``, the Python keyword list and Gemma object bodies on
+``values.scanned_body``, the raw code body of ``code_island.py``) is built with the
+call's index, id and limits, and from then on ``_feed_island`` hands it the buffer.
+The island streams ``tool_call_delta`` events itself and returns the index just past
+the call's completing character; ``_finish_island`` then emits the ``tool_call``
+(or, for a speculative island that turned out not to be a call, hands its text back
+as content: ``_not_a_call``) and feeds the island's token to the LALR parser. An
+island's error (``JsonSyntaxError``) is reported at its exact index
+(``_island_error``); inside a list the rest of the broken element is skipped
+(``_skip``) so that the next call parses. Island text is counted by the position
+counter when the island ends (the island keeps it anyway), which keeps the per-chunk
+cost of a streaming argument to a few attribute operations.
 """
 
 from __future__ import annotations

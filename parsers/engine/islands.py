@@ -17,57 +17,16 @@ it is emitted as soon as the name is known or the argument text begins.
 from __future__ import annotations
 
 import json
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 from ..events import Event, ToolCall, ToolCallStart, tool_call_delta
+from ..values.island_protocol import CallIsland, Island, IslandScanner
 from ..values.json_engine import STRING_STATE, JsonScanner, JsonSyntaxError
 
 __all__ = ["ISLAND_KINDS", "CallError", "Island", "IslandScanner", "JsonCallBody"]
 
 _ARGUMENT_KEYS = frozenset(("arguments", "parameters"))
 _ENVELOPE_KEYS = frozenset(("name", "arguments", "parameters"))
-
-
-class IslandScanner(Protocol):
-    """What the driver reads of an island's sub-parser."""
-
-    size: int
-    """Characters consumed so far."""
-    value_start: int
-    """Offset (in the consumed text) of the value's first character."""
-
-    def raw(self) -> str:
-        """Everything consumed, as it arrived."""
-        ...
-
-    def finish(self) -> bool:
-        """End of input: True if the value is complete."""
-        ...
-
-    def expected(self) -> str:
-        """What the sub-parser waits for, for truncation messages."""
-        ...
-
-
-class Island(Protocol):
-    """One call body handed to a sub-parser that says where it ends.
-
-    ``feed`` returns the index just past the completing character, or -1, and raises
-    ``JsonSyntaxError`` (the sub-parsers' one error type, index into ``text``) after
-    delivering the argument text before the error.  ``streaming`` enables the driver's
-    hot path and is only ever True for ``JsonCallBody``."""
-
-    index: int
-    id: str
-    started: bool
-    streaming: bool
-    quiet: bool
-    """Set by the driver for speculative islands: emit nothing, it reports the call."""
-    scanner: IslandScanner
-
-    def feed(self, text: str, start: int, end: int, out: list[Event]) -> int: ...
-
-    def complete(self, span_end: int) -> ToolCall: ...
 
 
 class CallError(Exception):
@@ -81,56 +40,34 @@ class CallError(Exception):
         self.message = message
 
 
-class JsonCallBody:
+class JsonCallBody(CallIsland):
     """Feeds one call body through the JSON engine and turns it into call events."""
 
     __slots__ = (
-        "builtin",
         "emitted",
         "escape_pending",
         "extra_keys",
-        "id",
         "id_key",
-        "index",
         "kind",
-        "name",
         "plain",
-        "quiet",
         "scanner",
-        "span_start",
-        "started",
-        "streaming",
     )
 
     def __init__(
         self,
         mode: Literal["arguments", "envelope", "auto"],
         *,
-        index: int,
-        call_id: str,
-        name: str | None,
-        span_start: int,
-        started: bool,
         max_depth: int,
         max_size: int,
         id_key: str | None = None,
         extra_keys: frozenset[str] = frozenset(),
-        builtin: bool = False,
+        **call: Any,
     ) -> None:
-        self.index = index
-        self.builtin = builtin
-        """A call to a built-in tool: its events say so."""
-        self.id = call_id
-        self.name = name
-        self.span_start = span_start
+        super().__init__(**call)
         self.id_key = id_key
+        """An extra envelope key that carries the call id (e.g. Mistral's ``id``)."""
         self.extra_keys = extra_keys
         """Envelope keys allowed and ignored."""
-        self.quiet = False
-        """Speculative: emit nothing while parsing (the driver reports the call)."""
-        """An extra envelope key that carries the call id (e.g. Mistral's ``id``)."""
-        self.started = started
-        """Whether tool_call_start was already emitted (by the opening delimiter)."""
         self.kind: str | None = "arguments" if mode == "arguments" else None
         """"arguments" or "envelope" once decided; None while undecided."""
         if mode == "envelope":

@@ -81,13 +81,11 @@ parser state after ``<|message|>`` says what the body is.  Decisions:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from functools import partial
 
+from ..engine.code_island import CodeBody, CodeRules
 from ..engine.grammar import ContentSpec, FormatSpec
-from ..engine.islands import ISLAND_KINDS, IslandScanner
-from ..errors import ErrorCode
-from ..events import Event, ToolCall, ToolCallDelta, ToolCallStart, tool_call_delta
-from ..values.json_engine import JsonSyntaxError
+from ..engine.islands import ISLAND_KINDS
 
 _WORD = r"[^\s<]"
 """One character of a recipient or a content type: they end at whitespace or ``<``."""
@@ -103,199 +101,15 @@ def _builtin_name(recipient: str) -> str:
     return recipient.strip(" \t").removeprefix("to=")
 
 
-CLOSERS = ("<|call|>", "<|end|>")
-"""What ends a code body (consumed with it)."""
+CODE_RULES = CodeRules(
+    ("<|call|>", "<|end|>"), "<|call|>", counts_held=True, held_is_code_at_end=True, what="code"
+)
+"""The python tool's raw-code body: code up to ``<|call|>`` or ``<|end|>``; held text
+and the closer count against ``max_argument_size``; a tail held back as a possible
+closer is code at the end of input (the stop token was stripped)."""
 
-_JOIN_EVERY = 512
-"""Code pieces kept before they are joined (bounded list overhead)."""
-
-
-class _CodeScanner:
-    """What the driver reads of a code body (``IslandScanner``)."""
-
-    __slots__ = ("closer", "held", "max_size", "pieces", "size", "value_start")
-
-    def __init__(self, max_size: int) -> None:
-        self.max_size = max_size
-        self.size = 0
-        """Characters consumed: code, held text and the closer."""
-        self.value_start = 0
-        self.pieces: list[str] = []
-        """The code delivered so far."""
-        self.held = ""
-        """A tail that may begin a closer: not code yet, not delivered."""
-        self.closer = ""
-
-    def code(self) -> str:
-        pieces = self.pieces
-        if len(pieces) > 1:
-            pieces[:] = ["".join(pieces)]
-        return pieces[0] if pieces else ""
-
-    def raw(self) -> str:
-        return self.code() + self.held + self.closer
-
-    def finish(self) -> bool:
-        """At the end of input the code is complete as it stands (its stop token was
-        stripped); what is held is code too."""
-        return True
-
-    def expected(self) -> str:
-        return "<|call|>"
-
-
-class CodeBody:
-    """The ``harmony_code`` island: the body of a message to the ``python`` tool.
-
-    Raw code up to the first closer (``<|call|>`` or ``<|end|>``, consumed: it
-    completes the call) or the end of input.  A tail that may begin a closer is held
-    back (at most 7 characters), so deltas never carry closer text; ``flush`` gives
-    it out as code at the end of input.  Built as ``ISLAND_KINDS`` documents (the
-    JSON-envelope options are ignored)."""
-
-    __slots__ = (
-        "_code",
-        "builtin",
-        "id",
-        "index",
-        "name",
-        "quiet",
-        "scanner",
-        "span_start",
-        "started",
-        "streaming",
-    )
-
-    def __init__(
-        self,
-        mode: str,
-        *,
-        index: int,
-        call_id: str,
-        name: str | None,
-        span_start: int,
-        started: bool,
-        max_depth: int,
-        max_size: int,
-        builtin: bool = False,
-        **envelope_options: object,
-    ) -> None:
-        self.index = index
-        self.id = call_id
-        self.name = name
-        self.span_start = span_start
-        self.started = started
-        self.builtin = builtin
-        self.streaming = False
-        self.quiet = False
-        self._code = _CodeScanner(max_size)
-        self.scanner: IslandScanner = self._code
-
-    def feed(self, text: str, start: int, end: int, out: list[Event]) -> int:
-        """Consume ``text[start:end]``; the index just past a closer, or -1.  Raises
-        ``JsonSyntaxError`` (``limit_exceeded``) at the first character past the size
-        limit, having delivered the code before it (the scanner keeps what earlier
-        feeds consumed, as the driver's position count expects)."""
-        sc = self._code
-        held = sc.held
-        seg = held + text[start:end] if held else text[start:end]
-        hit, width = -1, 0
-        for closer in CLOSERS:
-            k = seg.find(closer)
-            if k >= 0 and (hit < 0 or k < hit):
-                hit, width = k, len(closer)
-        used = hit + width - len(held) if hit >= 0 else end - start
-        if sc.size + used > sc.max_size:
-            # The code before the limit goes out first, less a tail that may begin a
-            # closer: what follows the limit must not decide it (chunk invariance).
-            room = sc.max_size - sc.size
-            before = seg[: len(held) + room]
-            before = before[: len(before) - _closer_prefix(before)]
-            if before and not self.quiet:
-                out.append(tool_call_delta(self.index, self.id, before))
-            raise JsonSyntaxError(
-                ErrorCode.LIMIT_EXCEEDED,
-                start + room,
-                f"code longer than {sc.max_size} characters",
-            )
-        sc.size += used
-        if hit >= 0:
-            sc.held = ""
-            sc.closer = seg[hit : hit + width]
-            self._deliver(seg[:hit], out)
-            return start + used
-        keep = _closer_prefix(seg)
-        sc.held = seg[len(seg) - keep :] if keep else ""
-        self._deliver(seg[: len(seg) - keep], out)
-        return -1
-
-    def fast_feed(self, chunk: str) -> ToolCallDelta | None:
-        """The driver's island fast path: a chunk that cannot touch a closer."""
-        sc = self._code
-        if sc.held or not chunk or "<" in chunk or sc.size + len(chunk) > sc.max_size:
-            return None
-        if not self.started or self.quiet:
-            return None
-        sc.size += len(chunk)
-        sc.pieces.append(chunk)
-        if len(sc.pieces) > _JOIN_EVERY:
-            sc.code()
-        return tool_call_delta(self.index, self.id, chunk)
-
-    def flush(self, out: list[Event]) -> None:
-        """End of input: the held tail was code after all."""
-        sc = self._code
-        held, sc.held = sc.held, ""
-        self._deliver(held, out)
-
-    def _deliver(self, code: str, out: list[Event]) -> None:
-        if not self.started:
-            self.started = True
-            if not self.quiet:
-                out.append(
-                    ToolCallStart(
-                        index=self.index, id=self.id, name=self.name, builtin=self.builtin
-                    )
-                )
-        if code:
-            sc = self._code
-            sc.pieces.append(code)
-            if len(sc.pieces) > _JOIN_EVERY:
-                sc.code()
-            if not self.quiet:
-                out.append(tool_call_delta(self.index, self.id, code))
-
-    def complete(self, span_end: int) -> ToolCall:
-        code = self._code.code()
-        args: dict[str, Any] = {"code": code}
-        return ToolCall(
-            index=self.index,
-            id=self.id,
-            name=self.name,
-            arguments=args,
-            raw=code,
-            span=(self.span_start, span_end),
-            builtin=self.builtin,
-        )
-
-
-def _closer_prefix(text: str) -> int:
-    """Length of the longest tail of ``text`` that is a proper prefix of a closer."""
-    for k in range(min(len(text), max(map(len, CLOSERS)) - 1), 0, -1):
-        tail = text[-k:]
-        if any(c.startswith(tail) for c in CLOSERS):
-            return k
-    return 0
-
-
-ISLAND_KINDS.setdefault("harmony_code", CodeBody)
+ISLAND_KINDS.setdefault("harmony_code", partial(CodeBody, rules=CODE_RULES))
 """Registered here: only this format's grammar names it."""
-
-if TYPE_CHECKING:  # the island protocol, checked statically
-    from ..engine.islands import Island
-
-    def _is_an_island(body: CodeBody) -> Island:
-        return body
 
 
 SPEC = FormatSpec(

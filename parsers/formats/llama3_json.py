@@ -60,195 +60,30 @@ Decisions (``grammars/llama3_json.lark`` makes the structural ones):
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from functools import partial
 
+from ..engine.code_island import CodeBody, CodeRules
 from ..engine.grammar import ContentSpec, FormatSpec
-from ..engine.islands import ISLAND_KINDS, CallError
-from ..events import Event, ToolCall, ToolCallDelta, tool_call_delta
-from ..values.json_engine import JsonSyntaxError
-
-if TYPE_CHECKING:
-    from ..engine.islands import Island, IslandScanner
+from ..engine.islands import ISLAND_KINDS
 
 CODE_TOOL = "code_interpreter"
 """The code interpreter's tool name (Meta's reference decoder, ``BuiltinTool``)."""
 
 _TAG = "<|python_tag|>"
-_LEAD = re.compile(r"<\|python_tag\|>[ \t\r\n]*")
-_STOP = re.compile(r"<\|eo[mt]_id\|>")
 _STOPS = ("<|eom_id|>", "<|eot_id|>")
-_LONGEST = len(_STOPS[0])
 
+CODE_RULES = CodeRules(
+    _STOPS,
+    f"the rest of {_STOPS[0]} or {_STOPS[1]}",
+    lead=re.compile(r"<\|python_tag\|>[ \t\r\n]*"),
+    require_code=True,
+)
+"""The code interpreter's body: Python source after ``<|python_tag|>`` (the tag and
+its blanks are markup, not code) up to the stop token; only the code counts against
+``max_argument_size``; output that ends inside a possible stop token is truncated,
+and blank code is no call."""
 
-def _held_from(text: str) -> int:
-    """Where the longest suffix of ``text`` that may still become a stop token
-    begins (``len(text)`` when none): only that much is ever held back."""
-    at = text.rfind("<", max(0, len(text) - _LONGEST + 1))
-    if at >= 0 and any(stop.startswith(text[at:]) for stop in _STOPS):
-        return at
-    return len(text)
-
-
-class CodeBody:
-    """The code interpreter's island: Python source after ``<|python_tag|>``, verbatim,
-    up to the stop token (which completes the call and is not code) or the end of the
-    input.  A possible stop-token prefix at the end of a chunk (``<|eo``) is held back,
-    so the code streams as ``tool_call_delta`` events and never shows marker text.
-
-    It is its own scanner (``IslandScanner``): ``raw()`` is everything consumed, the
-    stop token included; the call's ``raw`` and ``arguments["code"]`` are the code."""
-
-    __slots__ = (
-        "_code",
-        "_code_size",
-        "_held",
-        "_pieces",
-        "_stop",
-        "id",
-        "index",
-        "max_size",
-        "name",
-        "quiet",
-        "scanner",
-        "size",
-        "span_start",
-        "started",
-        "streaming",
-        "value_start",
-    )
-
-    def __init__(
-        self,
-        mode: str,
-        *,
-        index: int,
-        call_id: str,
-        name: str | None,
-        span_start: int,
-        started: bool,
-        max_depth: int,
-        max_size: int,
-        **options: object,
-    ) -> None:
-        self.index = index
-        self.id = call_id
-        self.name = name
-        self.span_start = span_start
-        self.started = started
-        self.streaming = False
-        self.quiet = False
-        self.max_size = max_size
-        self.size = 0
-        self.value_start = 0
-        self.scanner: IslandScanner = self
-        self._pieces: list[str] = []
-        self._code: list[str] = []
-        self._code_size = 0
-        self._held = ""
-        self._stop = ""
-
-    # -- IslandScanner -----------------------------------------------------------
-
-    def raw(self) -> str:
-        return "".join(self._pieces)
-
-    def finish(self) -> bool:
-        """End of input: the code is complete (engines strip the stop token), unless
-        the input ends inside a possible stop token."""
-        return not self._held or bool(self._stop)
-
-    def expected(self) -> str:
-        return "the rest of <|eom_id|> or <|eot_id|>"
-
-    # -- Island -------------------------------------------------------------------
-
-    def feed(self, text: str, start: int, end: int, out: list[Event]) -> int:
-        """Consume ``text[start:end]``; the index just past the stop token's ``>``, or
-        -1.  Raises JsonSyntaxError (``limit_exceeded``) at the first character of
-        code past ``max_size``, after delivering the code before it."""
-        first = start
-        if not self.size:  # the first text is CODE_TAG's: the tag and its blanks are markup
-            lead = _LEAD.match(text, start, end)
-            if lead is not None:
-                start = lead.end()
-        held = self._held
-        window = held + text[start:end]
-        m = _STOP.search(window)
-        code_end = m.start() if m is not None else _held_from(window)
-        room = self.max_size - self._code_size
-        if code_end > room:
-            # The first character past the limit; when an earlier feed held it back
-            # (a possible stop token that was not one), that held text goes back to
-            # the lexer, so the error and what follows are the same in any chunking.
-            before = window[:room]
-            self._keep(before, out)
-            if room < len(held):
-                pending = held[room:]
-                raw = self.raw()
-                self._pieces[:] = [raw[: len(raw) - len(pending)]]
-                self.size -= len(pending)
-                raise JsonSyntaxError(
-                    "limit_exceeded",
-                    start,
-                    f"arguments longer than {self.max_size} characters",
-                    pending=pending,
-                )
-            raise JsonSyntaxError(
-                "limit_exceeded",
-                start + room - len(held),
-                f"arguments longer than {self.max_size} characters",
-            )
-        self._keep(window[:code_end], out)
-        if m is not None:
-            done = start + m.end() - len(held)
-            self._stop = m.group()
-            self._held = ""
-        else:
-            done = end
-            self._held = window[code_end:]
-        self._pieces.append(text[first:done])
-        self.size += done - first
-        return done if m is not None else -1
-
-    def fast_feed(self, chunk: str) -> ToolCallDelta | None:
-        """The driver's island fast path: a chunk with no ``<`` (nothing held) is code."""
-        if not chunk or self._held or "<" in chunk or self._code_size + len(chunk) > self.max_size:
-            return None
-        self._pieces.append(chunk)
-        self._code.append(chunk)
-        self._code_size += len(chunk)
-        self.size += len(chunk)
-        return tool_call_delta(self.index, self.id, chunk)
-
-    def _keep(self, code: str, out: list[Event]) -> None:
-        if code:
-            self._code.append(code)
-            self._code_size += len(code)
-            if not self.quiet:
-                out.append(tool_call_delta(self.index, self.id, code))
-
-    def complete(self, span_end: int) -> ToolCall:
-        """The finished call; CallError when no code came before the stop token."""
-        code = "".join(self._code)
-        if not code.strip():
-            raise CallError("invalid_arguments", 0, "the code interpreter call holds no code")
-        return ToolCall(
-            index=self.index,
-            id=self.id,
-            name=self.name,
-            arguments={"code": code},
-            raw=code,
-            span=(self.span_start, span_end),
-        )
-
-
-if TYPE_CHECKING:  # the island protocol, checked statically
-
-    def _is_an_island(body: CodeBody) -> Island:
-        return body
-
-
-ISLAND_KINDS.setdefault("llama_code", CodeBody)
+ISLAND_KINDS.setdefault("llama_code", partial(CodeBody, rules=CODE_RULES))
 
 
 def _no_name(text: str) -> None:

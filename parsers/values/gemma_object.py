@@ -4,8 +4,8 @@
 the body, from its ``{`` to the matching ``}``, is Gemma's own object notation, not
 JSON.  ``GemmaObjectScanner`` validates that text as it arrives in pieces of any size,
 builds the JSON value on the way, and reports the exact index of the ``}`` that
-completes the object.  ``GemmaCallBody`` (``engine/scanned_islands.py``) wraps it as an island
-kind (``gemma_object``).
+completes the object.  ``GemmaCallBody`` wraps it as an island kind (``gemma_object``)
+for grammar-defined formats.
 
 Theory of operation
 -------------------
@@ -48,7 +48,7 @@ The language (everything else is ``invalid_arguments``)
 
 Errors
 ------
-``feed`` raises ``json_engine.JsonSyntaxError`` with code ``invalid_arguments`` or
+``feed`` raises ``literals.JsonSyntaxError`` with code ``invalid_arguments`` or
 ``limit_exceeded`` (``max_depth`` at the bracket that opens one level too many,
 ``max_size`` at the first character over the limit, number limits at the character
 after the number).  Its ``index`` is the first character at which the text stops
@@ -59,16 +59,27 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .json_engine import DEFAULT_MAX_DEPTH, DEFAULT_MAX_SIZE, JsonSyntaxError, describe, fail
+from ..events import ToolCallDelta, tool_call_delta
+from .literals import (
+    DEFAULT_MAX_DEPTH,
+    DEFAULT_MAX_SIZE,
+    JsonSyntaxError,
+    ValueBuilder,
+    describe,
+    invalid,
+    number_value,
+)
+from .scanned_body import ScannedCallBody
 
-__all__ = ["QUOTE", "GemmaObjectScanner"]
+if TYPE_CHECKING:
+    from .island_protocol import Island
+
+__all__ = ["QUOTE", "GemmaCallBody", "GemmaObjectScanner"]
 
 QUOTE = '<|"|>'
 """The string delimiter token, on both sides of a string."""
-
-_LIMIT = "limit_exceeded"
 
 # Scanner states.  From _KEY_FIRST to _AFTER they skip whitespace before their token.
 _OPEN = 0  # the body's first character: "{"
@@ -102,6 +113,7 @@ _N_RUNS = frozenset((_N_INT, _N_FRAC, _N_EXP))
 _skip_ws = re.compile(r"[ \t\r\n]*").match
 _key_run = re.compile(r'[^:{}\[\],<"\x00-\x1f\x7f]*').match
 _digit_run = re.compile(r"[0-9]*").match
+_marker_start = re.compile("<").search
 _KEY_STOPS = frozenset(':{}[],"') | frozenset(chr(c) for c in (*range(0x20), 0x7F))
 _DIGITS = frozenset("0123456789")
 _LINE_WS = frozenset("\t\r\n")
@@ -109,10 +121,9 @@ _WORDS: dict[str, Any] = {"true": True, "false": False, "null": None, "None": No
 _WORD_PREFIXES = frozenset(w[:k] for w in _WORDS for k in range(1, len(w) + 1))
 _WORD_STARTS = frozenset(w[0] for w in _WORDS)
 _CLOSERS = {"{": "}", "[": "]"}
-_JOIN_EVERY = 512
 
 
-class GemmaObjectScanner:
+class GemmaObjectScanner(ValueBuilder):
     """Validate ``{key:value,...}`` incrementally and build its JSON value; see the
     module docstring.
 
@@ -120,50 +131,21 @@ class GemmaObjectScanner:
     past the ``}`` that completes the object, or -1 when it needs more input.
     """
 
-    __slots__ = (
-        "_blocks",
-        "_containers",
-        "_in_key",
-        "_keys",
-        "_kinds",
-        "_mark",
-        "_num_state",
-        "_parts",
-        "_word",
-        "marker_gate",
-        "max_depth",
-        "max_size",
-        "pieces",
-        "result",
-        "size",
-        "state",
-        "value_start",
-    )
+    __slots__ = ("_mark", "_num_state", "_word", "marker_gate", "result")
+
+    AFTER_VALUE = _AFTER
+    AFTER_KEY = _COLON
+    STRING = _STRING
 
     def __init__(
         self, *, max_depth: int = DEFAULT_MAX_DEPTH, max_size: int = DEFAULT_MAX_SIZE
     ) -> None:
-        self.max_depth = max_depth
-        """Nesting limit; the arguments object itself is level 1."""
-        self.max_size = max_size
-        """Largest text in characters, both braces included."""
-        self.state = _OPEN
-        self.size = 0
-        """Characters consumed so far."""
-        self.value_start = 0
-        """Offset of the value's first character: the text starts with it."""
+        # max_depth: the arguments object itself is level 1; max_size: both braces
+        # included.  The value starts at the text's first character (value_start 0).
+        super().__init__(max_depth, max_size, _OPEN)
         self.result: dict[str, Any] = {}
         """The arguments built so far (complete once ``finish()`` is True)."""
-        self.pieces: list[str] = []
-        self._blocks: list[str] = []
-        # The open containers, innermost last: kind ("{" or "["), the container, and
-        # for objects the key whose value comes next.
-        self._kinds: list[str] = []
-        self._containers: list[Any] = []
-        self._keys: list[str] = []
-        self._parts: list[str] = []
-        """Text of the token being scanned: a key, a string, a number."""
-        self._in_key = False
+        self._stop = _marker_start  # only a "<" can begin the closing marker
         self._mark = 0
         self._num_state = _N_START
         self._word = ""
@@ -173,15 +155,6 @@ class GemmaObjectScanner:
         that did not is string data; None (text input): every marker counts."""
 
     # -- results ---------------------------------------------------------------
-
-    def raw(self) -> str:
-        """Everything consumed, as it arrived (both braces included)."""
-        if self.pieces:
-            self._blocks.append("".join(self.pieces))
-            self.pieces.clear()
-        if len(self._blocks) > 1:
-            self._blocks[:] = ["".join(self._blocks)]
-        return self._blocks[0] if self._blocks else ""
 
     def value(self) -> dict[str, Any]:
         """The arguments as a JSON object (a dict of JSON values)."""
@@ -209,39 +182,10 @@ class GemmaObjectScanner:
             return False
         self.size = size
         self._parts.append(chunk)
-        self._keep(chunk)
+        self.keep(chunk)
         return True
 
-    def feed(self, text: str, start: int, end: int) -> int:
-        if self.state == _STRING and text.find("<", start, end) < 0:
-            # Hot path: a chunk wholly inside a string.
-            size = self.size + end - start
-            if size > self.max_size:
-                self._too_big(end - (size - self.max_size))
-            piece = text[start:end]
-            self._parts.append(piece)
-            self._keep(piece)
-            self.size = size
-            return -1
-        return self._scan(text, start, end)
-
-    def _keep(self, piece: str) -> None:
-        pieces = self.pieces
-        pieces.append(piece)
-        if len(pieces) > _JOIN_EVERY:
-            self._blocks.append("".join(pieces))
-            pieces.clear()
-
-    def _too_big(self, index: int) -> None:
-        raise JsonSyntaxError(_LIMIT, index, f"arguments longer than {self.max_size} characters")
-
-    def _scan(self, text: str, start: int, end: int) -> int:
-        base = self.size - start  # offset in raw() of text index i is base + i
-        given_end = end
-        if base + end > self.max_size:
-            end = max(start, self.max_size - base)
-        i = start
-        state = self.state
+    def _run(self, text: str, i: int, end: int, base: int, state: int) -> tuple[int, int, int]:
         parts = self._parts
         result = -1
         try:
@@ -290,13 +234,13 @@ class GemmaObjectScanner:
                                 result = i
                                 break
                         else:
-                            raise fail(
+                            raise invalid(
                                 i, f"expected ',' or {_CLOSERS[kind]!r}, found {describe(c)}"
                             )
                         continue
                     if state == _OPEN:
                         if c != "{":
-                            raise fail(i, f"expected '{{', found {describe(c)}")
+                            raise invalid(i, f"expected '{{', found {describe(c)}")
                         i += 1
                         state = self._push(c, i - 1)
                         continue
@@ -313,14 +257,14 @@ class GemmaObjectScanner:
                             state = _MARK
                         elif c in _KEY_STOPS:
                             what = "a key or '}'" if state == _KEY_FIRST else "a key"
-                            raise fail(i, f"expected {what}, found {describe(c)}")
+                            raise invalid(i, f"expected {what}, found {describe(c)}")
                         else:
                             parts.clear()
                             state = _BARE_KEY
                         continue
                     if state == _COLON:
                         if c != ":":
-                            raise fail(i, f"expected ':' after the key, found {describe(c)}")
+                            raise invalid(i, f"expected ':' after the key, found {describe(c)}")
                         i += 1
                         state = _VALUE
                         continue
@@ -344,7 +288,7 @@ class GemmaObjectScanner:
                         self._word = ""
                         state = _WORD
                     else:
-                        raise fail(i, f"expected a value, found {describe(c)}")
+                        raise invalid(i, f"expected a value, found {describe(c)}")
                     continue
                 if state == _BARE_KEY:
                     j = _key_run(text, i, end).end()  # type: ignore[union-attr]  # `*` always matches
@@ -355,11 +299,11 @@ class GemmaObjectScanner:
                         break
                     c = text[i]
                     if c != ":" and c not in _LINE_WS:
-                        raise fail(i, f"expected ':' after a key, found {describe(c)}")
+                        raise invalid(i, f"expected ':' after a key, found {describe(c)}")
                     key = "".join(parts).rstrip(" ")
                     parts.clear()
                     if not key:
-                        raise fail(i, "empty key")
+                        raise invalid(i, "empty key")
                     self._keys[-1] = key
                     if c == ":":
                         i += 1
@@ -371,7 +315,7 @@ class GemmaObjectScanner:
                     m = self._mark
                     while i < end and m < len(QUOTE):
                         if text[i] != QUOTE[m]:
-                            raise fail(
+                            raise invalid(
                                 i,
                                 f"expected {QUOTE!r} (a string), found {describe(text[i])}",
                             )
@@ -410,7 +354,7 @@ class GemmaObjectScanner:
                 if state == _WORD:
                     word = self._word + text[i]
                     if word not in _WORD_PREFIXES:
-                        raise fail(i, f"expected a value, found the word {word!r}")
+                        raise invalid(i, f"expected a value, found the word {word!r}")
                     i += 1
                     if word in _WORDS:
                         state = self._end_value(_WORDS[word])
@@ -418,45 +362,21 @@ class GemmaObjectScanner:
                         self._word = word
                     continue
                 raise AssertionError(f"unhandled scanner state {state}")  # pragma: no cover
-            if result < 0 and end < given_end:
-                self._too_big(end)
         except JsonSyntaxError:
             self.state = state
             raise
-        stop_at = result if result >= 0 else i
-        if stop_at > start:
-            self._keep(text[start:stop_at])
-        self.size = base + stop_at
-        self.state = state
-        return result
+        return i, state, result
 
     # -- tokens ----------------------------------------------------------------
 
     def _push(self, kind: str, index: int) -> int:
         if len(self._kinds) >= self.max_depth:
-            raise JsonSyntaxError(_LIMIT, index, f"nesting deeper than {self.max_depth}")
+            self.too_deep(index)
         container: Any = self.result if not self._kinds else {} if kind == "{" else []
         self._kinds.append(kind)
         self._containers.append(container)
         self._keys.append("")
         return _KEY_FIRST if kind == "{" else _ITEM_FIRST
-
-    def _end_string(self) -> int:
-        value = "".join(self._parts)
-        self._parts.clear()
-        if self._in_key:
-            self._in_key = False
-            self._keys[-1] = value
-            return _COLON
-        return self._end_value(value)
-
-    def _end_value(self, value: Any) -> int:
-        """A value is complete: store it in the innermost container."""
-        if self._kinds[-1] == "[":
-            self._containers[-1].append(value)
-        else:
-            self._containers[-1][self._keys[-1]] = value
-        return _AFTER
 
     def _close(self) -> int:
         """The innermost container closed: a value of its parent, or the end."""
@@ -484,7 +404,7 @@ class GemmaObjectScanner:
                 st = _N_MINUS if c == "-" else _N_ZERO if c == "0" else _N_INT
             elif st == _N_MINUS:
                 if c not in _DIGITS:
-                    raise fail(i, f"expected a digit after '-', found {describe(c)}")
+                    raise invalid(i, f"expected a digit after '-', found {describe(c)}")
                 st = _N_ZERO if c == "0" else _N_INT
             elif st in (_N_ZERO, _N_INT):
                 if c == ".":
@@ -492,7 +412,7 @@ class GemmaObjectScanner:
                 elif c == "e" or c == "E":
                     st = _N_E
                 elif c in _DIGITS:
-                    raise fail(i, "leading zeros are not allowed in a number")
+                    raise invalid(i, "leading zeros are not allowed in a number")
                 else:
                     finished = True
                     break
@@ -511,10 +431,10 @@ class GemmaObjectScanner:
                 elif c in _DIGITS:
                     st = _N_EXP
                 else:
-                    raise fail(i, f"expected an exponent digit, found {describe(c)}")
+                    raise invalid(i, f"expected an exponent digit, found {describe(c)}")
             else:  # _N_DOT, _N_E_SIGN: a digit must follow
                 if c not in _DIGITS:
-                    raise fail(i, f"expected a digit, found {describe(c)}")
+                    raise invalid(i, f"expected a digit, found {describe(c)}")
                 st = _N_FRAC if st == _N_DOT else _N_EXP
             i += 1
         if i > first:
@@ -524,17 +444,7 @@ class GemmaObjectScanner:
 
     def _number_value(self, index: int) -> int | float:
         """The finished number (``index``: the character after it, for errors)."""
-        token = "".join(self._parts)
-        self._parts.clear()
-        try:
-            if self._num_state in (_N_ZERO, _N_INT):
-                return int(token)
-            value = float(token)
-        except ValueError as exc:  # int digit limit
-            raise JsonSyntaxError(_LIMIT, index, str(exc)) from None
-        if value in (float("inf"), float("-inf")):
-            raise JsonSyntaxError(_LIMIT, index, f"number {token[:40]!r} overflows a float")
-        return value
+        return number_value(self._token(), self._num_state in (_N_ZERO, _N_INT), index)
 
 
 _EXPECTED = {
@@ -553,3 +463,31 @@ _EXPECTED = {
     _WORD: "true, false or null",
     _DONE: "nothing",
 }
+
+
+class GemmaCallBody(ScannedCallBody[GemmaObjectScanner]):
+    """The ``gemma_object`` island: one call's ``{key:value,...}`` body.
+
+    Built as ``ISLAND_KINDS`` documents (``scanned_body`` says what is ignored).
+    Argument text goes out as ``tool_call_delta`` events as it arrives, both braces
+    included; it is also the ``raw`` of the ``tool_call``.  ``fast_feed`` offers the
+    driver an island fast path.
+    """
+
+    __slots__ = ()
+
+    def new_scanner(self, max_depth: int, max_size: int) -> GemmaObjectScanner:
+        return GemmaObjectScanner(max_depth=max_depth, max_size=max_size)
+
+    def fast_feed(self, chunk: str) -> ToolCallDelta | None:
+        """The driver's island fast path: a chunk wholly inside a string becomes one
+        delta at the cost of a membership test; None when ``feed`` must see it."""
+        if not chunk or not self.values.feed_plain(chunk):
+            return None
+        return tool_call_delta(self.index, self.id, chunk)
+
+
+if TYPE_CHECKING:  # the island protocol, checked statically
+
+    def _is_an_island(body: GemmaCallBody) -> Island:
+        return body

@@ -40,6 +40,16 @@ import json
 import re
 from typing import Any
 
+from .literals import (
+    DEFAULT_MAX_DEPTH,
+    DEFAULT_MAX_SIZE,
+    JOIN_EVERY,
+    JsonSyntaxError,
+    KeptText,
+    describe,
+    reject_float,
+)
+
 __all__ = [
     "DEFAULT_MAX_DEPTH",
     "DEFAULT_MAX_SIZE",
@@ -49,29 +59,6 @@ __all__ = [
     "escaped_run",
     "string_stop",
 ]
-
-DEFAULT_MAX_DEPTH = 512
-"""Nesting limit.  serde_json and jiter stop at 128, Python's json at its recursion
-limit (~1000); tool arguments are shallow, so 512 rejects only hostile input."""
-
-DEFAULT_MAX_SIZE = 16 * 1024 * 1024
-"""Largest argument text in characters (16 Mi): far above any real tool call, small
-enough that a runaway generation cannot exhaust a server's memory."""
-
-
-class JsonSyntaxError(Exception):
-    """Raised by the scanner; ``index`` is the offending character's index in the text
-    passed to ``feed`` (or the end of input for truncation)."""
-
-    def __init__(self, code: str, index: int, message: str, *, pending: str = "") -> None:
-        super().__init__(message)
-        self.code = code
-        self.index = index
-        self.message = message
-        self.pending = pending
-        """Text an island took in earlier feeds (held back) that lies past the error
-        and must be lexed again; ``index`` is then the start of the current text."""
-
 
 # Scanner states.
 _VALUE = 0  # a value must start here (after ws)
@@ -106,27 +93,9 @@ _SIMPLE_ESCAPES = frozenset('"\\/bfnrt')
 _LITERALS = {"t": "true", "f": "false", "n": "null"}
 _DIGITS = frozenset("0123456789")
 _NUMBER_END_OK = frozenset((2, 3, 5, 8))
-_JOIN_EVERY = 512
 
 
-def describe(c: str) -> str:
-    """A character as every value scanner's error messages name it."""
-    return repr(c) if c.isprintable() else f"U+{ord(c):04X}"
-
-
-def fail(index: int, message: str) -> JsonSyntaxError:
-    """An ``invalid_arguments`` error at ``index`` (the scanners' common case)."""
-    return JsonSyntaxError("invalid_arguments", index, message)
-
-
-def _reject_float(text: str) -> float:
-    value = float(text)
-    if value in (float("inf"), float("-inf")):
-        raise ValueError(f"number {text[:40]!r} overflows a float")
-    return value
-
-
-class JsonScanner:
+class JsonScanner(KeptText):
     """Validate one JSON value incrementally; see the module docstring.
 
     ``feed(text, start, end)`` consumes ``text[start:end]`` and returns the index just
@@ -134,7 +103,6 @@ class JsonScanner:
     """
 
     __slots__ = (
-        "_blocks",
         "_capture_keys",
         "_capture_next",
         "_hex_digits",
@@ -145,16 +113,10 @@ class JsonScanner:
         "_string_member_key",
         "capture_end",
         "capture_start",
-        "max_depth",
-        "max_size",
         "member_start",
         "members",
-        "pieces",
-        "size",
         "stack",
-        "state",
         "string_is_key",
-        "value_start",
     )
 
     def __init__(
@@ -164,12 +126,8 @@ class JsonScanner:
         max_size: int = DEFAULT_MAX_SIZE,
         capture_keys: frozenset[str] | None = None,
     ) -> None:
-        self.max_depth = max_depth
-        self.max_size = max_size
-        self.state = _VALUE
+        super().__init__(max_depth, max_size, _VALUE)
         self.stack: list[str] = []
-        self.size = 0
-        """Characters consumed so far (leading whitespace included)."""
         self.value_start = -1
         """Offset in ``raw`` of the value's first character."""
         self.members: list[tuple[str, int, int]] = []
@@ -183,8 +141,6 @@ class JsonScanner:
         # whose key is in the set.
         self._capture_keys = capture_keys
         self._capture_next = False
-        self.pieces: list[str] = []
-        self._blocks: list[str] = []
         self.string_is_key = False
         self._string_member_key = False
         self._key_parts: list[str] = []
@@ -209,21 +165,12 @@ class JsonScanner:
     def done(self) -> bool:
         return self.state == _DONE
 
-    def raw(self) -> str:
-        """Everything consumed, as it arrived."""
-        if self.pieces:
-            self._blocks.append("".join(self.pieces))
-            self.pieces.clear()
-        if len(self._blocks) > 1:
-            self._blocks[:] = ["".join(self._blocks)]
-        return self._blocks[0] if self._blocks else ""
-
     def value(self) -> Any:
         """The completed value, parsed once.  Raises JsonSyntaxError (index -1) for the
         documented numeric limits."""
         text = self.raw()[self.value_start :]
         try:
-            return json.loads(text, parse_float=_reject_float)
+            return json.loads(text, parse_float=reject_float)
         except ValueError as exc:  # int digit limit, float overflow
             raise JsonSyntaxError("limit_exceeded", -1, str(exc)) from None
 
@@ -271,7 +218,7 @@ class JsonScanner:
             # Hot path: a chunk wholly inside a string value.
             size = self.size + end - start
             if size > self.max_size:
-                self._too_big(end - (size - self.max_size))
+                self.too_big(end - (size - self.max_size))
             self.append(text[start:end], size)
             return -1
         return self._scan(text, start, end)
@@ -282,19 +229,8 @@ class JsonScanner:
         pieces = self.pieces
         pieces.append(piece)
         self.size = size
-        if len(pieces) > _JOIN_EVERY:
+        if len(pieces) > JOIN_EVERY:
             self.compact()
-
-    def compact(self) -> None:
-        """Join the kept pieces: keeping text stays linear, and compact in memory
-        (one string per batch rather than one object per chunk)."""
-        self._blocks.append("".join(self.pieces))
-        self.pieces.clear()
-
-    def _too_big(self, index: int) -> None:
-        raise JsonSyntaxError(
-            "limit_exceeded", index, f"arguments longer than {self.max_size} characters"
-        )
 
     def _scan(self, text: str, start: int, end: int) -> int:
         base = self.size - start  # raw offset of text index i is base + i
@@ -480,9 +416,7 @@ class JsonScanner:
                 self._start_value(base + i)
                 if c == "{" or c == "[":
                     if len(stack) >= self.max_depth:
-                        raise JsonSyntaxError(
-                            "limit_exceeded", i, f"nesting deeper than {self.max_depth}"
-                        )
+                        self.too_deep(i)
                     stack.append(c)
                     state = _OBJECT_FIRST if c == "{" else _ARRAY_FIRST
                     i += 1
@@ -501,9 +435,7 @@ class JsonScanner:
                         "invalid_json", i, f"expected a value, found {describe(c)}"
                     )
             if result < 0 and end < given_end:
-                raise JsonSyntaxError(
-                    "limit_exceeded", end, f"arguments longer than {self.max_size} characters"
-                )
+                self.too_big(end)
         except JsonSyntaxError:
             self.state = state
             raise
