@@ -9,7 +9,7 @@ where a special-token id wrote it.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, TypeAlias, overload
+from typing import Any, TypeAlias, TypedDict, Unpack, overload
 
 from . import adapters, providers
 from .engine.driver import DEFAULT_MAX_HOLDBACK, StreamParser
@@ -84,6 +84,7 @@ __all__ = [
     "MessageBuilder",
     "ParseError",
     "Parser",
+    "ParserOptions",
     "ProviderError",
     "ProviderParser",
     "ProviderToolCall",
@@ -144,41 +145,29 @@ def formats() -> list[str]:
     return format_names()
 
 
+class ParserOptions(TypedDict, total=False):
+    """The keyword options of ``parser()`` but ``tokenizer`` (documented there)."""
+
+    tools: Sequence[Mapping[str, Any]] | None
+    generation_prompt: str | None
+    strict: bool
+    max_depth: int
+    max_argument_size: int
+    max_holdback: int
+    max_line_size: int
+    max_event_size: int
+    max_calls: int
+    max_buffered: int
+    message: bool | None
+
+
 @overload
-def parser(
-    format: str,
-    *,
-    tools: Sequence[Mapping[str, Any]] | None = ...,
-    generation_prompt: str | None = ...,
-    strict: bool = ...,
-    max_depth: int = ...,
-    max_argument_size: int = ...,
-    max_holdback: int = ...,
-    max_line_size: int = ...,
-    max_event_size: int = ...,
-    max_calls: int = ...,
-    max_buffered: int = ...,
-    message: bool | None = ...,
-    tokenizer: None = ...,
-) -> Parser: ...
+def parser(format: str, *, tokenizer: None = ..., **options: Unpack[ParserOptions]) -> Parser: ...
 
 
 @overload
 def parser(
-    format: str,
-    *,
-    tools: Sequence[Mapping[str, Any]] | None = ...,
-    generation_prompt: str | None = ...,
-    strict: bool = ...,
-    max_depth: int = ...,
-    max_argument_size: int = ...,
-    max_holdback: int = ...,
-    max_line_size: int = ...,
-    max_event_size: int = ...,
-    max_calls: int = ...,
-    max_buffered: int = ...,
-    message: bool | None = ...,
-    tokenizer: Any,
+    format: str, *, tokenizer: Any, **options: Unpack[ParserOptions]
 ) -> TokenStreamParser: ...
 
 
@@ -237,32 +226,20 @@ def parser(
             max_buffered=max_buffered,
             message=message is not False,
         )
+    text_options: dict[str, Any] = {
+        "strict": strict,
+        "tools": tools,
+        "generation_prompt": generation_prompt,
+        "max_depth": max_depth,
+        "max_argument_size": max_argument_size,
+        "max_holdback": max_holdback,
+        "max_calls": max_calls,
+        "max_buffered": max_buffered,
+        "message": bool(message),
+    }
     if tokenizer is not None:
-        return TokenStreamParser(
-            compiled(format),
-            tokenizer,
-            strict=strict,
-            tools=tools,
-            generation_prompt=generation_prompt,
-            max_depth=max_depth,
-            max_argument_size=max_argument_size,
-            max_holdback=max_holdback,
-            max_calls=max_calls,
-            max_buffered=max_buffered,
-            message=bool(message),
-        )
-    return StreamParser(
-        compiled(format),
-        strict=strict,
-        tools=tools,
-        generation_prompt=generation_prompt,
-        max_depth=max_depth,
-        max_argument_size=max_argument_size,
-        max_holdback=max_holdback,
-        max_calls=max_calls,
-        max_buffered=max_buffered,
-        message=bool(message),
-    )
+        return TokenStreamParser(compiled(format), tokenizer, **text_options)
+    return StreamParser(compiled(format), **text_options)
 
 
 def parse(data: str | bytes | Iterable[str | bytes], format: str, **options: Any) -> list[Event]:

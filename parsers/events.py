@@ -65,46 +65,47 @@ class Event:
 
 
 @dataclass(slots=True, kw_only=True)
-class ReasoningStart(Event):
+class _BlockEvent(Event):
+    """An event of a text or reasoning block."""
+
+    id: int
+    """Block number in the stream (0-based, shared by text and reasoning blocks)."""
+
+
+@dataclass(slots=True, kw_only=True)
+class _BlockDelta(_BlockEvent):
+    text: str
+    """The block's text, verbatim."""
+
+
+@dataclass(slots=True, kw_only=True)
+class ReasoningStart(_BlockEvent):
     type: ClassVar[str] = "reasoning_start"
-    id: int
-    """Block number in the stream (0-based, shared with text blocks)."""
 
 
 @dataclass(slots=True, kw_only=True)
-class ReasoningDelta(Event):
+class ReasoningDelta(_BlockDelta):
     type: ClassVar[str] = "reasoning_delta"
-    id: int
-    """Block number of the reasoning block this text belongs to."""
-    text: str
-    """Reasoning text, verbatim."""
 
 
 @dataclass(slots=True, kw_only=True)
-class ReasoningEnd(Event):
+class ReasoningEnd(_BlockEvent):
     type: ClassVar[str] = "reasoning_end"
-    id: int
 
 
 @dataclass(slots=True, kw_only=True)
-class TextStart(Event):
+class TextStart(_BlockEvent):
     type: ClassVar[str] = "text_start"
-    id: int
-    """Block number in the stream (0-based, shared with reasoning blocks)."""
 
 
 @dataclass(slots=True, kw_only=True)
-class TextDelta(Event):
+class TextDelta(_BlockDelta):
     type: ClassVar[str] = "text_delta"
-    id: int
-    text: str
-    """Visible text, verbatim."""
 
 
 @dataclass(slots=True, kw_only=True)
-class TextEnd(Event):
+class TextEnd(_BlockEvent):
     type: ClassVar[str] = "text_end"
-    id: int
 
 
 @dataclass(slots=True, kw_only=True)

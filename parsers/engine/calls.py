@@ -14,20 +14,9 @@ from typing import Any
 
 from ..errors import ErrorCode
 from ..events import Event, ToolCall, ToolCallStart, tool_call_delta
-from ..values.schema_typing import ToolSchemas
+from ..values.schema_typing import JSON_TYPES, ToolSchemas
 
 __all__ = ["JSON_OR_RAW", "DeclaredValueError", "PendingCall", "declared_value"]
-
-_JSON_TYPES: dict[type, str] = {
-    bool: "boolean",
-    int: "integer",
-    float: "number",
-    str: "string",
-    type(None): "null",
-    dict: "object",
-    list: "array",
-}
-
 
 JSON_OR_RAW = "json_or_raw"
 """A declared type: JSON text, but text that is not JSON is kept as the raw string
@@ -73,7 +62,7 @@ def declared_value(raw: str, declared: str) -> Any:
         raise DeclaredValueError(ErrorCode.INVALID_JSON, exc.pos, exc.msg) from None
     except ValueError as exc:  # NaN/Infinity, or an integer past Python's digit limit
         raise DeclaredValueError(ErrorCode.INVALID_JSON, 0, str(exc)) from None
-    got = _JSON_TYPES[type(value)]
+    got = JSON_TYPES[type(value)]
     if declared not in ("json", got) and not (declared == "number" and got == "integer"):
         start = len(raw) - len(raw.lstrip(" \t\r\n"))
         raise DeclaredValueError(

@@ -130,16 +130,13 @@ def detokenize(
     iterator = iter(ids)
     try:
         for item in iterator:
-            text = detok.feed(item)
-            if text:
+            if text := detok.feed(item):
                 yield text
-        rest = detok.close()
-        if rest:
-            yield rest
     finally:
-        close = getattr(iterator, "close", None)
-        if close is not None:
+        if (close := getattr(iterator, "close", None)) is not None:
             close()
+    if rest := detok.close():
+        yield rest
 
 
 async def adetokenize(
@@ -154,13 +151,10 @@ async def adetokenize(
     iterator = aiter(ids)
     try:
         async for item in iterator:
-            text = detok.feed(item)
-            if text:
+            if text := detok.feed(item):
                 yield text
-        rest = detok.close()
-        if rest:
-            yield rest
     finally:
-        aclose = getattr(iterator, "aclose", None)
-        if aclose is not None:
+        if (aclose := getattr(iterator, "aclose", None)) is not None:
             await aclose()
+    if rest := detok.close():
+        yield rest

@@ -206,13 +206,26 @@ class LineSplitter:
         return Line(line, self._line_start, self._offset, self._number, terminated=False)
 
 
+def invalid_utf8(exc: UnicodeDecodeError, skipped: int) -> tuple[str, int]:
+    """The message of a line's bad UTF-8 and its index in the line (``skipped``: bytes
+    dropped before the decoded part, a BOM)."""
+    bad = exc.object[exc.start : exc.end]
+    return f"invalid UTF-8 bytes {bad!r} ({exc.reason})", skipped + exc.start
+
+
+BOM = b"\xef\xbb\xbf"
+"""UTF-8's byte order mark, which a body may open with."""
+
+
 class LineDecoder:
     """The base of the decoders that read a body line by line (SSE, NDJSON): the
     position of the input is the one their ``LineSplitter`` counts."""
 
-    __slots__ = ("_lines",)
+    __slots__ = ("_first", "_lines")
 
     _lines: LineSplitter
+    _first: bool
+    """No line has been read yet (the body may open with a UTF-8 BOM)."""
 
     @property
     def offset(self) -> int:
@@ -222,3 +235,13 @@ class LineDecoder:
     def position(self) -> tuple[int, int, int]:
         """(offset, line, column) of the end of the input received so far."""
         return self._lines.position()
+
+    def _content(self, line: Line) -> tuple[bytes, int]:
+        """The line's bytes without the body's BOM (on the first line only), and how
+        many bytes that dropped; browsers and JSON Lines readers both ignore it."""
+        raw = line.data
+        if self._first:
+            self._first = False
+            if raw.startswith(BOM):
+                return raw[3:], 3
+        return raw, 0

@@ -14,18 +14,15 @@ Offsets count bytes of the body; a frame's ``end`` is just past its newline.
 from __future__ import annotations
 
 from ..errors import ErrorCode
-from .lines import FramingError, Line, LineDecoder, LineSplitter
+from .lines import FramingError, Line, LineDecoder, LineSplitter, invalid_utf8
 from .sse import DEFAULT_MAX_LINE_SIZE, Frame
 
 __all__ = ["NdjsonDecoder"]
 
-_BOM = b"\xef\xbb\xbf"
 
 
 class NdjsonDecoder(LineDecoder):
     """``feed(bytes)`` / ``close()`` -> frames and framing errors."""
-
-    __slots__ = ("_first",)
 
     def __init__(self, *, max_line_size: int = DEFAULT_MAX_LINE_SIZE) -> None:
         self._lines = LineSplitter(cr=False, max_line_size=max_line_size)
@@ -45,25 +42,14 @@ class NdjsonDecoder(LineDecoder):
         return out
 
     def _line(self, line: Line, out: list[Frame | FramingError]) -> None:
-        raw = line.data
-        skipped = 0
-        if self._first:
-            self._first = False
-            if raw.startswith(_BOM):
-                raw, skipped = raw[3:], 3
+        raw, skipped = self._content(line)
         if line.overflow:
             self._error(line, out, ErrorCode.LIMIT_EXCEEDED, "line longer than the limit", 0)
             return
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
-            self._error(
-                line,
-                out,
-                ErrorCode.INVALID_UTF8,
-                f"invalid UTF-8 bytes {exc.object[exc.start : exc.end]!r} ({exc.reason})",
-                skipped + exc.start,
-            )
+            self._error(line, out, ErrorCode.INVALID_UTF8, *invalid_utf8(exc, skipped))
             return
         if text.strip(" \t\r"):
             out.append(

@@ -46,7 +46,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..errors import ErrorCode
-from .lines import FramingError, Line, LineDecoder, LineSplitter
+from .lines import BOM, FramingError, Line, LineDecoder, LineSplitter, invalid_utf8
 
 __all__ = [
     "DEFAULT_MAX_EVENT_SIZE",
@@ -67,7 +67,6 @@ DEFAULT_MAX_EVENT_SIZE = 64 * 1024 * 1024
 """Largest data buffer of one event, in bytes (64 MiB), for the same reason; like
 h11's ``max_incomplete_event_size`` it bounds what an unfinished event may hold."""
 
-_BOM = b"\xef\xbb\xbf"
 
 
 @dataclass(slots=True)
@@ -98,7 +97,6 @@ class SseDecoder(LineDecoder):
 
     __slots__ = (
         "_data",
-        "_first",
         "_max_event",
         "_max_line",
         "_poisoned",
@@ -197,7 +195,7 @@ class SseDecoder(LineDecoder):
         """End of the body: report an event cut off before its blank line."""
         out: list[Frame | FramingError] = []
         last = self._lines.close()
-        if last is not None and self._first and last.data == _BOM:
+        if last is not None and self._first and last.data == BOM:
             last = None  # a body that is only a BOM is empty
         if last is not None or self._start is not None:
             offset, line, column = self._lines.position()
@@ -215,13 +213,7 @@ class SseDecoder(LineDecoder):
         return out
 
     def _line(self, line: Line, out: list[Frame | FramingError]) -> None:
-        raw = line.data
-        skipped = 0
-        if self._first:
-            self._first = False
-            if raw.startswith(_BOM):
-                raw = raw[3:]
-                skipped = 3
+        raw, skipped = self._content(line)
         if line.overflow:
             if self._start is None:
                 self._start = line
@@ -237,13 +229,7 @@ class SseDecoder(LineDecoder):
         except UnicodeDecodeError as exc:
             if self._start is None:
                 self._start = line
-            self._poison(
-                line,
-                out,
-                ErrorCode.INVALID_UTF8,
-                f"invalid UTF-8 bytes {exc.object[exc.start : exc.end]!r} ({exc.reason})",
-                skipped + exc.start,
-            )
+            self._poison(line, out, ErrorCode.INVALID_UTF8, *invalid_utf8(exc, skipped))
             return
         if self._start is None:
             self._start = line

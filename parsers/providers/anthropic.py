@@ -86,43 +86,50 @@ class AnthropicParser(ProviderParser):
         elif kind == "error":
             self._provider_error(payload)
 
-    def _block_start(self, payload: dict[str, Any]) -> None:
+    def _block(self, payload: dict[str, Any], field: str) -> tuple[int, dict[str, Any], str]:
+        """A block event's index, its ``field`` object (required) and that object's
+        ``type``."""
         index = _index(payload)
-        block = get_dict(payload, "content_block")
-        if block is None:
-            raise SchemaError("content_block_start without a content_block")
-        kind = get_str(block, "type")
-        if kind == "text":
-            self._text("text", get_str(block, "text"))
-        elif kind == "thinking":
-            self._text("reasoning", get_str(block, "thinking"))
-        elif kind == "tool_use":
+        obj = get_dict(payload, field)
+        if obj is None:
+            raise SchemaError(f"{get_str(payload, 'type')} without a {field}")
+        return index, obj, get_str(obj, "type") or ""
+
+    def _block_text(self, kind: str, obj: dict[str, Any], suffix: str) -> bool:
+        """A text or thinking piece (a start's first text: no suffix; a delta:
+        ``_delta``); False for any other kind."""
+        if kind == "text" + suffix:
+            self._text("text", get_str(obj, "text"))
+        elif kind == "thinking" + suffix:
+            self._text("reasoning", get_str(obj, "thinking"))
+        else:
+            return False
+        return True
+
+    def _block_start(self, payload: dict[str, Any]) -> None:
+        index, block, kind = self._block(payload, "content_block")
+        if self._block_text(kind, block, ""):
+            return
+        if kind == "tool_use":
             call = self._open_call(get_str(block, "id"), get_str(block, "name"))
             self._calls[index] = (call, block.get("input"))
-        elif kind is not None and kind.endswith("tool_use"):
+        elif kind.endswith("tool_use"):
             self._servers[index] = _ServerTool(
                 get_str(block, "id"), get_str(block, "name"), block.get("input")
             )
 
     def _block_delta(self, payload: dict[str, Any]) -> None:
-        index = _index(payload)
-        delta = get_dict(payload, "delta")
-        if delta is None:
-            raise SchemaError("content_block_delta without a delta")
-        kind = get_str(delta, "type")
-        if kind == "text_delta":
-            self._text("text", get_str(delta, "text"))
-        elif kind == "thinking_delta":
-            self._text("reasoning", get_str(delta, "thinking"))
-        elif kind == "input_json_delta":
-            text = get_str(delta, "partial_json")
-            entry = self._calls.get(index)
-            if entry is not None:
-                self._args(entry[0], text)
-            elif index in self._servers:
-                self._servers[index].parts.append(text or "")
-            else:
-                raise SchemaError(f"input_json_delta for block {index}, not an open tool_use")
+        index, delta, kind = self._block(payload, "delta")
+        if self._block_text(kind, delta, "_delta") or kind != "input_json_delta":
+            return
+        text = get_str(delta, "partial_json")
+        entry = self._calls.get(index)
+        if entry is not None:
+            self._args(entry[0], text)
+        elif index in self._servers:
+            self._servers[index].parts.append(text or "")
+        else:
+            raise SchemaError(f"input_json_delta for block {index}, not an open tool_use")
 
     def _block_stop(self, index: int) -> None:
         entry = self._calls.pop(index, None)

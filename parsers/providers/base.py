@@ -202,6 +202,12 @@ class ProviderParser:
 
     # -- driving -----------------------------------------------------------------
 
+    def _poison(self, code: str, message: str, out: list[Event]) -> ParseError:
+        """The error that ends this stream (every later call raises it again)."""
+        err = ParseError(code, message, offset=self._decoder.offset, events=out)
+        self._failed = err
+        return err
+
     def _guard(self, out: list[Event], final: bool, data: bytes) -> None:
         """Decode and dispatch; nothing but ParseError may escape."""
         self._out = out
@@ -226,25 +232,13 @@ class ProviderParser:
         except RecursionError as exc:
             # Input nested past Python's recursion limit in a decoder that no limit
             # of ours covers: raised and poisoning, with the code that says so.
-            err = ParseError(
-                ErrorCode.LIMIT_EXCEEDED,
-                f"input nested too deeply to decode: {exc}",
-                offset=self._decoder.offset,
-                events=out,
-            )
-            self._failed = err
-            raise err from exc
+            msg = f"input nested too deeply to decode: {exc}"
+            raise self._poison(ErrorCode.LIMIT_EXCEEDED, msg, out) from exc
         except MemoryError:  # pragma: no cover - resource exhaustion
             raise
         except Exception as exc:  # pragma: no cover - a bug; never let it escape raw
-            err = ParseError(
-                ErrorCode.INTERNAL_ERROR,
-                f"internal error: {exc!r}",
-                offset=self._decoder.offset,
-                events=out,
-            )
-            self._failed = err
-            raise err from exc
+            msg = f"internal error: {exc!r}"
+            raise self._poison(ErrorCode.INTERNAL_ERROR, msg, out) from exc
         if self._builder is not None:
             self._builder.extend(out)
 

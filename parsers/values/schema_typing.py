@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-__all__ = ["ToolSchemas", "allowed_types", "type_value"]
+__all__ = ["JSON_TYPES", "ToolSchemas", "allowed_types", "type_value"]
 
 _INTEGER = re.compile(r"-?(?:0|[1-9][0-9]*)")
 _NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
@@ -26,7 +26,8 @@ _TYPE_ALIASES = {
     "dict": "object",
     "list": "array",
 }
-_JSON_TYPES = {
+JSON_TYPES: dict[type, str] = {
+    # a decoded JSON value's type -> its JSON Schema type name
     bool: "boolean",
     int: "integer",
     float: "number",
@@ -64,7 +65,7 @@ def allowed_types(schema: Mapping[str, Any], root: Mapping[str, Any] | None = No
     if "const" in schema:
         values.append(schema["const"])
     for value in values:
-        out.add(_JSON_TYPES.get(type(value), "string"))
+        out.add(JSON_TYPES.get(type(value), "string"))
     return out
 
 
