@@ -31,6 +31,9 @@ never by the stream.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
+
 from lark import Token
 from lark.exceptions import UnexpectedInput
 
@@ -129,7 +132,7 @@ class StreamParser(Lexer):
             find is not None
             and type(chunk) is str
             and chunk
-            and find(chunk) is None
+            and (find(chunk) is None or self._plain(find, chunk))
             and chunk[-1] not in self._text_tail
         ):
             # Hot path for text and reasoning: nothing held back, a block is open and
@@ -144,7 +147,39 @@ class StreamParser(Lexer):
             delta.id = self._text_block
             delta.text = chunk
             return [delta]
+        vfind = self._value_find
+        if (
+            vfind is not None
+            and type(chunk) is str
+            and chunk
+            and (vfind(chunk) is None or self._plain(vfind, chunk))
+        ):
+            # Hot path for raw values (``<parameter=K>VALUE``, ``<arg_value>``...):
+            # no delimiter can start in the chunk, so it is value text: captured,
+            # added to the call's raw text and streamed as one delta, within limits.
+            n = len(chunk)
+            cap = self._call_cap
+            raw_size = self._raw_size + n
+            captured_size = self._captured_size + n
+            if raw_size <= cap and captured_size <= cap:
+                self._raw_size = raw_size
+                self._captured_size = captured_size
+                self._captured.append(chunk)
+                call = self._value_call
+                call.raw.append(chunk)  # type: ignore[union-attr]  # armed only with a raw list
+                pos = self._pos  # LineCounter.advance, inlined
+                newlines = chunk.count("\n")
+                if newlines:
+                    pos.line += newlines
+                    pos.line_start = pos.offset + chunk.rindex("\n") + 1
+                pos.offset += n
+                event = _new(ToolCallDelta)
+                event.index = call.index
+                event.id = call.id
+                event.text = chunk
+                return [event]
         self._text_find = None
+        self._value_find = None
         self._fast = None
         if self._failed is not None:
             raise self._failed
@@ -172,7 +207,50 @@ class StreamParser(Lexer):
             if isl is not None and not isl.quiet and not self._buf:
                 self._fast = getattr(isl, "fast_feed", None)
         self._arm_text()
+        if self._text_find is None:
+            self._arm_value()
         return out
+
+    def _plain(self, find: Callable[..., re.Match[str] | None], chunk: str) -> bool:
+        """Whether no delimiter can start in ``chunk`` although ``find`` hits: every
+        hit is followed by text no delimiter begins with.  The lexer would take the
+        chunk as content too; a hit further from the end than the hold-back window
+        is left to the lexer (its window decides there)."""
+        starts = self._starts
+        n = len(chunk)
+        m = find(chunk)
+        while m is not None:
+            k = m.start()
+            if n - k > self.max_holdback or starts(chunk, k) is not None:  # type: ignore[misc]
+                return False
+            m = find(chunk, k + 1)
+        return True
+
+    def _arm_value(self) -> None:
+        """Enable the raw-value hot path if the parser rests inside a value run of an
+        assembled call whose raw text streams (the run's content token is in)."""
+        self._value_find = None
+        call = self._call
+        if (
+            call is None
+            or not call.started
+            or not call.raw
+            or self._buf
+            or self._island is not None
+            or self._recovering
+            or not self._run
+        ):
+            return
+        ls = self._states[self._ip.parser_state.position]
+        spec = ls.content_spec
+        if spec is None or spec.kind != "value" or ls.find is None or ls.layout_ok is not None:
+            return
+        if self._capture_spec is not None and self._capture_spec is not spec:
+            return
+        self._capture_spec = spec
+        self._value_find = ls.find
+        self._starts = ls.starts
+        self._value_call = call
 
     def _arm_text(self) -> None:
         """Enable the text hot path if the parser rests inside an open block."""
@@ -192,6 +270,7 @@ class StreamParser(Lexer):
         if spec is None or spec.kind != block[0] or not self._run or ls.find is None:
             return
         self._text_find = ls.find
+        self._starts = ls.starts
         self._text_tail = spec.strip_trailing  # such a chunk end must wait: not hot
         self._text_class = TextDelta if spec.kind == "text" else ReasoningDelta
         self._text_block = block[1]
@@ -272,6 +351,7 @@ class StreamParser(Lexer):
         self._hot = None
         self._fast = None
         self._text_find = None
+        self._value_find = None
         out: list[Event] = []
         if self._decoder is not None:
             self._feed_bytes(b"", out, True)

@@ -26,7 +26,7 @@ from typing import Any, Literal
 
 from lark import Lark
 
-from .delimiters import Delimiter, first_char_regex
+from .delimiters import Delimiter, first_char_regex, prefix_closure
 
 __all__ = ["CompiledGrammar", "ContentSpec", "FormatSpec", "LexState"]
 
@@ -144,6 +144,9 @@ class LexState:
     """Delimiters recognised here only to be reported as errors (or to resync at)."""
     find: Callable[..., re.Match[str] | None] | None
     """``search(text, pos)`` for the next character where any of them may start."""
+    starts: Callable[..., re.Match[str] | None] | None
+    """``match(text, pos)``: one of them matches at ``pos``, or ``text[pos:]`` is a
+    prefix of one (a ``find`` hit that fails it is content: the hot paths' check)."""
     content: str | None
     """The acceptable content terminal, if any."""
     content_spec: ContentSpec | None
@@ -213,6 +216,7 @@ class CompiledGrammar:
             delimiters=delimiters,
             strays=strays,
             find=_finder(delimiters + strays),
+            starts=_starter(delimiters + strays),
             content=content,
             content_spec=cspec,
             layout_ok=layout_ok,
@@ -256,6 +260,16 @@ def _finder(
         return None
     firsts = dict.fromkeys(first_char_regex(d.pattern) for d in delimiters)
     return re.compile("|".join(firsts)).search
+
+
+def _starter(
+    delimiters: tuple[Delimiter, ...],
+) -> Callable[..., re.Match[str] | None] | None:
+    if not delimiters:
+        return None
+    whole = "|".join(dict.fromkeys(f"(?:{d.pattern})" for d in delimiters))
+    cut = "|".join(dict.fromkeys(f"(?:{prefix_closure(d.pattern)})" for d in delimiters))
+    return re.compile(f"{whole}|(?:{cut})\\Z").match
 
 
 def _drop(children: Any) -> None:

@@ -128,6 +128,13 @@ class ParserCore:
         """The open island's ``fast_feed``, while nothing is held back (other island
         kinds' hot path)."""
         self._text_find: Callable[..., re.Match[str] | None] | None = None
+        self._value_find: Callable[..., re.Match[str] | None] | None = None
+        """While a raw value of an assembled call streams (nothing held back): where a
+        delimiter of the value's state could start (``feed``'s raw-value path)."""
+        self._starts: Callable[..., re.Match[str] | None] | None = None
+        """The armed state's ``LexState.starts`` (the hot paths' check of a hit)."""
+        self._value_call = PendingCall(-1, 0, assemble=True)
+        """The call whose value that path streams (a placeholder until armed)."""
         self._text_class: type[TextDelta] | type[ReasoningDelta] = TextDelta
         self._text_block = 0
         self._text_tail = ""
