@@ -29,7 +29,7 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..events import Event, ToolCall, ToolCallDelta, ToolCallStart, tool_call_delta
+from ..events import Event, ToolCall, ToolCallStart, tool_call_delta
 from ..values.island_protocol import CallIsland
 from ..values.literals import JOIN_EVERY, LIMIT, JsonSyntaxError
 from .islands import CallError
@@ -189,7 +189,7 @@ class CodeBody(CallIsland):
             raise JsonSyntaxError(LIMIT, start, message, pending=pending)
         raise JsonSyntaxError(LIMIT, start + room - len(held), message)
 
-    def fast_feed(self, chunk: str) -> ToolCallDelta | None:
+    def fast_feed(self, chunk: str) -> list[Event] | None:
         """The driver's island fast path: a chunk with no ``<`` (nothing held) is code."""
         if not chunk or self._held or "<" in chunk or not self.started or self.quiet:
             return None
@@ -202,7 +202,7 @@ class CodeBody(CallIsland):
         code.append(chunk)
         if len(code) > JOIN_EVERY:
             self.code()
-        return tool_call_delta(self.index, self.id, chunk)
+        return [tool_call_delta(self.index, self.id, chunk)]
 
     def flush(self, out: list[Event]) -> None:
         """End of input: the held tail was code after all."""

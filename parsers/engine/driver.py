@@ -8,12 +8,17 @@ Theory of operation
 search), the LALR driver (``content.py``: content runs and delimiters as tokens,
 calls assembled from markup), call bodies handed to islands
 (``island_runner.py``), and error recovery (``recovery.py``).  This module adds the
-public face and the two fast paths that skip the lexer when nothing can happen:
+public face and the fast paths that skip the lexer when nothing can happen:
 
 * a chunk wholly inside a string of the arguments being streamed (``_hot``: a JSON
-  body with nothing held back) costs one or two regex calls and becomes one delta;
-  island kinds other than the JSON body may offer the same as a method
-  ``fast_feed(chunk) -> Event | None`` (``gemma_object`` does);
+  body with nothing held back) costs one or two regex calls and becomes one delta
+  (no event while the body is speculative, ``quiet``: it is withheld until it proves
+  to be a call); island kinds other than the JSON body may offer the same as a
+  method ``fast_feed(chunk) -> list[Event] | None`` (the scanned bodies of Python
+  calls and Gemma objects, and raw code, do);
+* a chunk inside a raw value of a call assembled from markup (``<parameter=K>``,
+  ``<arg_value>``) up to where a delimiter could start becomes one delta
+  (``_value_find``);
 * a text or reasoning chunk in which no delimiter of the current state can start
   becomes one delta (``_arm_text``).
 
@@ -116,6 +121,8 @@ class StreamParser(Lexer):
                     sc.compact()
                 if toggle:
                     hot.toggle_escape()
+                if hot.quiet:
+                    return []
                 event = _new(ToolCallDelta)
                 event.index = hot.index
                 event.id = hot.id
@@ -124,15 +131,15 @@ class StreamParser(Lexer):
             return self._feed_warm(hot, chunk)
         fast = self._fast
         if fast is not None and type(chunk) is str:
-            fast_event = fast(chunk)
-            if fast_event is not None:
-                return [fast_event]
+            fast_events = fast(chunk)
+            if fast_events is not None:
+                return fast_events
         find = self._text_find
         if (
             find is not None
             and type(chunk) is str
             and chunk
-            and (find(chunk) is None or self._plain(find, chunk))
+            and (find(chunk) is None or self._content_end(find, chunk) == len(chunk))
             and chunk[-1] not in self._text_tail
         ):
             # Hot path for text and reasoning: nothing held back, a block is open and
@@ -148,35 +155,39 @@ class StreamParser(Lexer):
             delta.text = chunk
             return [delta]
         vfind = self._value_find
-        if (
-            vfind is not None
-            and type(chunk) is str
-            and chunk
-            and (vfind(chunk) is None or self._plain(vfind, chunk))
-        ):
+        if vfind is not None and type(chunk) is str and chunk:
             # Hot path for raw values (``<parameter=K>VALUE``, ``<arg_value>``...):
-            # no delimiter can start in the chunk, so it is value text: captured,
+            # up to where a delimiter could start, the text is the value's: captured,
             # added to the call's raw text and streamed as one delta, within limits.
-            n = len(chunk)
+            # A delimiter's prefix cut by the chunk's end is held, as the lexer holds
+            # it, and the next chunk continues it here.
+            held = self._buf
+            text = held + chunk if held else chunk
+            k = len(text) if vfind(text) is None else self._content_end(vfind, text)
             cap = self._call_cap
-            raw_size = self._raw_size + n
-            captured_size = self._captured_size + n
-            if raw_size <= cap and captured_size <= cap:
+            raw_size = self._raw_size + k
+            captured_size = self._captured_size + k
+            if k > 0 and raw_size <= cap and captured_size <= cap:
+                if k < len(text):
+                    self._buf = text[k:]
+                    text = text[:k]
+                elif held:
+                    self._buf = ""
                 self._raw_size = raw_size
                 self._captured_size = captured_size
-                self._captured.append(chunk)
+                self._captured.append(text)
                 call = self._value_call
-                call.raw.append(chunk)  # type: ignore[union-attr]  # armed only with a raw list
+                call.raw.append(text)  # type: ignore[union-attr]  # armed only with a raw list
                 pos = self._pos  # LineCounter.advance, inlined
-                newlines = chunk.count("\n")
+                newlines = text.count("\n")
                 if newlines:
                     pos.line += newlines
-                    pos.line_start = pos.offset + chunk.rindex("\n") + 1
-                pos.offset += n
+                    pos.line_start = pos.offset + text.rindex("\n") + 1
+                pos.offset += k
                 event = _new(ToolCallDelta)
                 event.index = call.index
                 event.id = call.id
-                event.text = chunk
+                event.text = text
                 return [event]
         self._text_find = None
         self._value_find = None
@@ -200,31 +211,35 @@ class StreamParser(Lexer):
             self._builder.extend(out)
             return out  # tracking keeps the hot paths off: every event reaches it
         isl = self._island
-        if isinstance(isl, JsonCallBody) and isl.streaming and not isl.quiet and not self._buf:
-            self._hot = isl
+        if isinstance(isl, JsonCallBody) and (isl.streaming or isl.quiet) and not self._buf:
+            self._hot = isl  # a quiet (speculative) body: the same path, no event
         else:
             self._hot = None
-            if isl is not None and not isl.quiet and not self._buf:
+            if isl is not None and not self._buf:
                 self._fast = getattr(isl, "fast_feed", None)
         self._arm_text()
         if self._text_find is None:
             self._arm_value()
         return out
 
-    def _plain(self, find: Callable[..., re.Match[str] | None], chunk: str) -> bool:
-        """Whether no delimiter can start in ``chunk`` although ``find`` hits: every
-        hit is followed by text no delimiter begins with.  The lexer would take the
-        chunk as content too; a hit further from the end than the hold-back window
-        is left to the lexer (its window decides there)."""
+    def _content_end(self, find: Callable[..., re.Match[str] | None], text: str) -> int:
+        """Where content ends in ``text`` for the armed state, as the lexer would
+        decide: ``len(text)`` when no delimiter can start in it (every ``find`` hit is
+        followed by text no delimiter begins with), the start of a delimiter's prefix
+        cut by the end of ``text`` (held), or -1 when the lexer must decide (a
+        delimiter there, a hit beyond the hold-back window, a token gate)."""
         starts = self._starts
-        n = len(chunk)
-        m = find(chunk)
+        n = len(text)
+        m = find(text)
         while m is not None:
             k = m.start()
-            if n - k > self.max_holdback or starts(chunk, k) is not None:  # type: ignore[misc]
-                return False
-            m = find(chunk, k + 1)
-        return True
+            if n - k > self.max_holdback:
+                return -1
+            s = starts(text, k)  # type: ignore[misc]
+            if s is not None:
+                return k if s.lastgroup == "cut" and self._gate is None else -1
+            m = find(text, k + 1)
+        return n
 
     def _arm_value(self) -> None:
         """Enable the raw-value hot path if the parser rests inside a value run of an
@@ -235,8 +250,8 @@ class StreamParser(Lexer):
             call is None
             or not call.started
             or not call.raw
-            or self._buf
             or self._island is not None
+            or self._skipper is not None
             or self._recovering
             or not self._run
         ):
@@ -292,7 +307,7 @@ class StreamParser(Lexer):
             self._hot = None
             self._buf = chunk
             self._guard_island_done(done, out)
-        elif not isl.streaming:
+        elif not (isl.streaming or isl.quiet):
             self._hot = None
         return out
 

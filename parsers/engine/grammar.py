@@ -146,7 +146,8 @@ class LexState:
     """``search(text, pos)`` for the next character where any of them may start."""
     starts: Callable[..., re.Match[str] | None] | None
     """``match(text, pos)``: one of them matches at ``pos``, or ``text[pos:]`` is a
-    prefix of one (a ``find`` hit that fails it is content: the hot paths' check)."""
+    prefix of one (group ``cut``); a ``find`` hit that fails it is content (the hot
+    paths' check)."""
     content: str | None
     """The acceptable content terminal, if any."""
     content_spec: ContentSpec | None
@@ -269,7 +270,7 @@ def _starter(
         return None
     whole = "|".join(dict.fromkeys(f"(?:{d.pattern})" for d in delimiters))
     cut = "|".join(dict.fromkeys(f"(?:{prefix_closure(d.pattern)})" for d in delimiters))
-    return re.compile(f"{whole}|(?:{cut})\\Z").match
+    return re.compile(f"{whole}|(?P<cut>(?:{cut})\\Z)").match
 
 
 def _drop(children: Any) -> None:

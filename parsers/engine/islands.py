@@ -118,7 +118,9 @@ class JsonCallBody(CallIsland):
             and sc.capture_end < 0
             and self.emitted == sc.size
         )
-        self.plain = self.streaming and sc.state == STRING_STATE and not sc.string_is_key
+        self.plain = (
+            (self.streaming or self.quiet) and sc.state == STRING_STATE and not sc.string_is_key
+        )
         self.escape_pending = False
         return done
 

@@ -124,7 +124,7 @@ class ParserCore:
         self._hot: JsonCallBody | None = None
         """The island, while its arguments stream with nothing held back: the state
         in which ``feed`` takes its hot path."""
-        self._fast: Callable[[str], Event | None] | None = None
+        self._fast: Callable[[str], list[Event] | None] | None = None
         """The open island's ``fast_feed``, while nothing is held back (other island
         kinds' hot path)."""
         self._text_find: Callable[..., re.Match[str] | None] | None = None

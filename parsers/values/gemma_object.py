@@ -61,7 +61,6 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ..events import ToolCallDelta, tool_call_delta
 from .literals import (
     DEFAULT_MAX_DEPTH,
     DEFAULT_MAX_SIZE,
@@ -171,19 +170,6 @@ class GemmaObjectScanner(ValueBuilder):
         return _EXPECTED[self.state]
 
     # -- scanning --------------------------------------------------------------
-
-    def feed_plain(self, chunk: str) -> bool:
-        """Take ``chunk`` whole if it lies inside a string and holds no ``<`` (nothing
-        in it can end the string): the driver's fast path.  False: use ``feed``."""
-        if self.state != _STRING or "<" in chunk:
-            return False
-        size = self.size + len(chunk)
-        if size > self.max_size:
-            return False
-        self.size = size
-        self._parts.append(chunk)
-        self.keep(chunk)
-        return True
 
     def _run(self, text: str, i: int, end: int, base: int, state: int) -> tuple[int, int, int]:
         parts = self._parts
@@ -470,21 +456,13 @@ class GemmaCallBody(ScannedCallBody[GemmaObjectScanner]):
 
     Built as ``ISLAND_KINDS`` documents (``scanned_body`` says what is ignored).
     Argument text goes out as ``tool_call_delta`` events as it arrives, both braces
-    included; it is also the ``raw`` of the ``tool_call``.  ``fast_feed`` offers the
-    driver an island fast path.
+    included; it is also the ``raw`` of the ``tool_call``.
     """
 
     __slots__ = ()
 
     def new_scanner(self, max_depth: int, max_size: int) -> GemmaObjectScanner:
         return GemmaObjectScanner(max_depth=max_depth, max_size=max_size)
-
-    def fast_feed(self, chunk: str) -> ToolCallDelta | None:
-        """The driver's island fast path: a chunk wholly inside a string becomes one
-        delta at the cost of a membership test; None when ``feed`` must see it."""
-        if not chunk or not self.values.feed_plain(chunk):
-            return None
-        return tool_call_delta(self.index, self.id, chunk)
 
 
 if TYPE_CHECKING:  # the island protocol, checked statically

@@ -218,6 +218,33 @@ class ValueBuilder(KeptText):
         self.state = state
         return result
 
+    def feed_plain(self, chunk: str) -> bool:
+        """Take ``chunk`` whole if it lies inside a string and nothing in it can end
+        the string or start an escape (the driver's island fast path); False: it
+        needs ``feed`` (which also reports a size limit at its exact character)."""
+        stop = self._stop
+        if self.state != self.STRING or stop is None:
+            return False
+        text = chunk
+        if stop(chunk) is not None:
+            escaped = self._escaped(chunk)
+            if escaped is None:
+                return False
+            text = escaped
+        size = self.size + len(chunk)
+        if size > self.max_size:
+            return False
+        self.size = size
+        self._parts.append(text)
+        self.keep(chunk)
+        return True
+
+    def _escaped(self, chunk: str) -> str | None:
+        """``chunk``'s string text when it holds only plain characters and complete
+        escapes that cannot end the string (a scanner may decode them at once); None:
+        ``feed`` must read it."""
+        return None
+
     def _run(self, text: str, i: int, end: int, base: int, state: int) -> tuple[int, int, int]:
         """Scan ``text[i:end]`` from ``state`` (``base + i`` is the offset in ``raw()``):
         (index reached, state there, index just past the completing character or -1).

@@ -118,6 +118,22 @@ _SIMPLE_ESCAPES = {
     "t": "\t",
     "v": "\v",
 }
+_UNESCAPE = re.compile(r"\\(.)").sub
+_ESCAPED_RUNS = {
+    _STOPS[(quote, triple)]: re.compile(
+        rf"[^{quote}\\{'' if triple else chr(10) + chr(13)}]*"
+        rf"(?:\\[\\'\"abfnrtv][^{quote}\\{'' if triple else chr(10) + chr(13)}]*)*"
+    ).fullmatch
+    for quote, triple in _STOPS
+}
+"""Per string kind (by its ``_stop``): ``fullmatch`` of text made of plain characters
+and complete simple escapes only (``feed_plain`` decodes such a chunk at once)."""
+
+
+def _simple_escape(m: re.Match[str]) -> str:
+    return _SIMPLE_ESCAPES[m.group(1)]
+
+
 _HEX_LENGTH = {"x": 2, "u": 4, "U": 8}
 _CONSTANTS: dict[str, Any] = {"True": True, "False": False, "None": None}
 _STRING_PREFIXES = frozenset("rRuU")
@@ -165,6 +181,11 @@ class PyTokenScanner(ValueBuilder):
         self._num_state = _N_START
         self._negative = False
         self._base = 10
+
+    def _escaped(self, chunk: str) -> str | None:
+        if self._raw or self._stop is None or _ESCAPED_RUNS[self._stop](chunk) is None:
+            return None
+        return _UNESCAPE(_simple_escape, chunk)
 
     def _open_string(self, quote: str, raw: bool) -> None:
         self._quote = quote

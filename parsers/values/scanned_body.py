@@ -16,7 +16,8 @@ of the body complete it without being argument text (``closer_length``: the ``)`
 of a Python call, none for Gemma's braces).  ``mode`` and the JSON-envelope options
 (``id_key``, ``extra_keys``, any added later) are accepted as ``ISLAND_KINDS``
 documents and ignored: these bodies are always the bare arguments and carry no id.
-``streaming`` is always False: the driver's JSON hot path does not apply.
+``streaming`` is always False: the driver's JSON hot path does not apply, but
+``fast_feed`` offers it a chunk that lies wholly inside a string.
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ class ValueScanner(IslandScanner, Protocol):
     def feed(self, text: str, start: int, end: int) -> int: ...
 
     def value(self) -> Any: ...
+
+    def feed_plain(self, chunk: str) -> bool: ...
 
 
 S = TypeVar("S", bound=ValueScanner)
@@ -69,6 +72,14 @@ class ScannedCallBody(CallIsland, Generic[S]):
             raise
         self._deliver(text, start, done - self.closer_length if done >= 0 else end, out)
         return done
+
+    def fast_feed(self, chunk: str) -> list[Event] | None:
+        """The driver's island fast path: a chunk wholly inside a string is taken at
+        the cost of one search and becomes one delta (none while ``quiet``); None
+        when ``feed`` must see it."""
+        if not chunk or not (self.started or self.quiet) or not self.values.feed_plain(chunk):
+            return None
+        return [] if self.quiet else [tool_call_delta(self.index, self.id, chunk)]
 
     def _deliver(self, text: str, start: int, stop: int, out: list[Event]) -> None:
         if self.quiet:
