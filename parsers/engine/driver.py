@@ -57,16 +57,11 @@ from ..positions import LineCounter
 from ..values.json_engine import JsonSyntaxError
 from ..values.json_engine import escaped_run as _escaped_run
 from ..values.json_engine import string_stop as _string_stop
-from .islands import Island, JsonCallBody
+from .islands import ESCAPED_CHARS, Island, JsonCallBody
 from .lexer import Lexer
 from .state import DEFAULT_MAX_HOLDBACK, DelimiterGate
 
 __all__ = ["DEFAULT_MAX_HOLDBACK", "DelimiterGate", "StreamParser"]
-
-_ESCAPED_CHARS = frozenset('"\\/bfnrt')
-"""Characters after a backslash that the hot path completes (not ``u``: a ``\\u``
-escape needs the scanner's surrogate pairing)."""
-
 
 _CALL_KEYS = frozenset(("name", "arguments", "parameters"))
 """Top-level keys that make an envelope body a call (``islands.py``)."""
@@ -105,7 +100,7 @@ class StreamParser(Lexer):
             elif (
                 hot.escape_pending
                 and chunk
-                and chunk[0] in _ESCAPED_CHARS
+                and chunk[0] in ESCAPED_CHARS
                 and (m := _escaped_run(chunk, 1)) is not None
             ):
                 toggle = m.lastindex is None

@@ -21,9 +21,20 @@ from typing import Any, Literal
 
 from ..events import Event, ToolCall, ToolCallStart, tool_call_delta
 from ..values.island_protocol import CallIsland, Island, IslandScanner
-from ..values.json_engine import STRING_STATE, JsonScanner, JsonSyntaxError
+from ..values.json_engine import (
+    STRING_STATE,
+    JsonScanner,
+    JsonSyntaxError,
+    escaped_run,
+    string_stop,
+)
+from ..values.literals import JOIN_EVERY
 
 __all__ = ["ISLAND_KINDS", "CallError", "Island", "IslandScanner", "JsonCallBody"]
+
+ESCAPED_CHARS = frozenset('"\\/bfnrt')
+"""Characters after a backslash that the string hot paths complete (not ``u``: a
+``\\u`` escape needs the scanner's surrogate pairing)."""
 
 _ARGUMENT_KEYS = frozenset(("arguments", "parameters"))
 _ENVELOPE_KEYS = frozenset(("name", "arguments", "parameters"))
@@ -144,6 +155,40 @@ class JsonCallBody(CallIsland):
             piece = self._slice(text, start, before, upto, lo, hi)
             out.append(tool_call_delta(self.index, self.id, piece))
             self.emitted = hi
+
+    def stream_plain(self, text: str) -> bool:
+        """The string hot path outside the driver (provider streams): while ``plain``
+        (or right after a backslash), ``text`` made of plain characters and complete
+        simple escapes is kept without a scan, the escape state updated; False,
+        having done nothing, when ``feed`` must read it."""
+        if self.plain:
+            if string_stop(text) is None:
+                toggle = False
+            elif (m := escaped_run(text)) is not None:
+                toggle = m.lastindex is not None
+            else:
+                return False
+        elif (
+            self.escape_pending
+            and text
+            and text[0] in ESCAPED_CHARS
+            and (m := escaped_run(text, 1)) is not None
+        ):
+            toggle = m.lastindex is None
+        else:
+            return False
+        sc = self.scanner
+        size = sc.size + len(text)
+        if size > sc.max_size:
+            return False
+        sc.size = size  # sc.append, inlined
+        pieces = sc.pieces
+        pieces.append(text)
+        if len(pieces) > JOIN_EVERY:
+            sc.compact()
+        if toggle:
+            self.toggle_escape()
+        return True
 
     def toggle_escape(self) -> None:
         """The hot path moved into or out of an escape inside a string value."""

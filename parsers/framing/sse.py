@@ -136,7 +136,7 @@ class SseDecoder(LineDecoder):
             for line in lines.feed(data):
                 self._line(line, out)
             return out
-        # Between events, whole ``data: ...`` events go out on the fast path; the
+        # Between events, whole ``[event: ...] data: ...`` events go out on the fast path; the
         # general path takes everything else, one event at a time (up to the next
         # blank line), so the fast path resumes at the next event.
         n = len(data)
@@ -162,9 +162,10 @@ class SseDecoder(LineDecoder):
     def _fast(
         self, data: bytes, pos: int, mark: tuple[int, int], out: list[Frame | FramingError]
     ) -> int:
-        """Dispatch the events at ``data[pos:]`` that are one ``data`` line and a blank
-        line, both ending in LF, and valid within the limits (exactly what the general
-        path would do with them); returns where the first other input starts."""
+        """Dispatch the events at ``data[pos:]`` that are an optional ``event`` line,
+        one ``data`` line and a blank line, all ending in LF, and valid within the
+        limits (exactly what the general path would do with them); returns where the
+        first other input starts."""
         n = len(data)
         offset, number = mark
         base = offset - pos
@@ -173,19 +174,33 @@ class SseDecoder(LineDecoder):
         max_event = self._max_event
         event_id = self.last_event_id
         i = pos
-        while data.startswith(b"data:", i):
-            j = data.find(b"\n", i)
-            if j < 0 or j + 1 >= n or data[j + 1] != 0x0A or j - i > max_line:
+        while True:
+            k = i
+            kind = "message"
+            if data.startswith(b"event:", i):
+                j = data.find(b"\n", i)
+                if j < 0 or j - i > max_line:
+                    break
+                start = i + 7 if data.startswith(b" ", i + 6) and i + 6 < j else i + 6
+                try:
+                    kind = data[start:j].decode("utf-8") or "message"
+                except UnicodeDecodeError:
+                    break
+                k = j + 1
+            if not data.startswith(b"data:", k):
                 break
-            start = i + 6 if data[i + 5] == 0x20 else i + 5
+            j = data.find(b"\n", k)
+            if j < 0 or j + 1 >= n or data[j + 1] != 0x0A or j - k > max_line:
+                break
+            start = k + 6 if data[k + 5] == 0x20 else k + 5
             if j - start + 1 > max_event:
                 break
             try:
                 text = data[start:j].decode("utf-8")
             except UnicodeDecodeError:
                 break
-            out.append(Frame("message", text, event_id, base + i, base + j + 2, number))
-            number += 2
+            out.append(Frame(kind, text, event_id, base + i, base + j + 2, number))
+            number += 3 if k > i else 2
             i = j + 2
         if i > pos:
             self._lines.advance(i - pos, number - first)

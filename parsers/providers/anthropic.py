@@ -46,6 +46,9 @@ class _ServerTool:
     parts: list[str] = field(default_factory=list)
 
 
+_DELTA = "content_block_delta"
+
+
 class AnthropicParser(ProviderParser):
     name = "anthropic"
     description = "Anthropic Messages API SSE events"
@@ -58,6 +61,17 @@ class AnthropicParser(ProviderParser):
         self._servers: dict[int, _ServerTool] = {}
 
     def _payload(self, payload: dict[str, Any], frame: Frame) -> None:
+        # Fast path: the event a long argument streams as, thousands of times -- an
+        # input_json_delta with a string for an open tool_use block.
+        delta = payload.get("delta")
+        if type(delta) is dict and delta.get("type") == "input_json_delta":
+            text = delta.get("partial_json")
+            index = payload.get("index")
+            entry = self._calls.get(index) if type(index) is int else None
+            if entry is not None and type(text) is str and payload.get("type") == _DELTA:
+                if text:
+                    self._stream_args(entry[0], text)
+                return
         kind = get_str(payload, "type") or frame.event
         if kind == "content_block_delta":
             self._block_delta(payload)
@@ -125,7 +139,8 @@ class AnthropicParser(ProviderParser):
         text = get_str(delta, "partial_json")
         entry = self._calls.get(index)
         if entry is not None:
-            self._args(entry[0], text)
+            if text:
+                self._stream_args(entry[0], text)
         elif index in self._servers:
             self._servers[index].parts.append(text or "")
         else:

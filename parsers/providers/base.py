@@ -53,7 +53,9 @@ from ..events import (
     TextEnd,
     TextStart,
     ToolCall,
+    ToolCallDelta,
     ToolCallStart,
+    _new,
     reasoning_delta,
     text_delta,
 )
@@ -352,6 +354,31 @@ class ProviderParser:
                 ErrorCode.INVALID_EVENT,
                 f"{call.label} renamed to {name!r} on a continuation",
             )
+
+    def _stream_args(self, call: _Call, text: str) -> None:
+        """Argument text for ``call`` on the hot path of a long argument: inside a
+        string, plain text and complete escapes go straight to the scanner and out
+        as one delta; anything else, or anything near a limit, through ``_args``."""
+        n = len(text)
+        body = call.body
+        if (
+            not n
+            or call.done
+            or call.dead
+            or self._held + n > self.max_buffered
+            or not body.stream_plain(text)
+        ):
+            self._args(call, text)
+            return
+        call.held += n
+        self._held += n
+        if self._block_kind is not None:
+            self._end_block()
+        event = _new(ToolCallDelta)  # tool_call_delta, inlined
+        event.index = call.index
+        event.id = body.id
+        event.text = text
+        self._out.append(event)
 
     def _args(self, call: _Call, text: str | None) -> None:
         """Argument text for ``call``."""

@@ -25,16 +25,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..events import tool_call_delta
 from ..framing.sse import Frame
-from ..values.json_engine import escaped_run, string_stop
 from .base import ProviderParser, _Call
 from .schema import SchemaError, get_dict, get_str
 
 __all__ = ["OpenAIChatParser"]
-
-_ESCAPED = frozenset('"\\/bfnrt')
-"""Characters that may follow a backslash in a simple escape."""
 
 FINISH_REASONS = {
     "stop": "stop",
@@ -109,37 +104,8 @@ class OpenAIChatParser(ProviderParser):
         if (name and name != body.name) or (text is not None and type(text) is not str):
             return False
         self._last = call
-        if not text:
-            return True
-        # The driver's hot path: inside a string value being streamed, plain
-        # characters and complete simple escapes go straight to the scanner.
-        if call.done or call.dead:
-            self._args(call, text)
-            return True
-        if body.plain:
-            if string_stop(text) is None:
-                toggle = False
-            elif (m := escaped_run(text)) is not None:
-                toggle = m.lastindex is not None
-            else:
-                self._args(call, text)
-                return True
-        elif body.escape_pending and text[0] in _ESCAPED and (m := escaped_run(text, 1)):
-            toggle = m.lastindex is None
-        else:
-            self._args(call, text)
-            return True
-        sc = body.scanner
-        size = sc.size + len(text)
-        if size > sc.max_size:
-            self._args(call, text)
-            return True
-        if self._block_kind is not None:
-            self._end_block()
-        sc.append(text, size)
-        if toggle:
-            body.toggle_escape()
-        self._out.append(tool_call_delta(call.index, body.id, text))
+        if text:
+            self._stream_args(call, text)
         return True
 
     def _general(self, payload: dict[str, Any]) -> None:

@@ -65,7 +65,10 @@ class OpenAIResponsesParser(ProviderParser):
         elif kind in _REASONING:
             self._text("reasoning", get_str(payload, "delta"))
         elif kind == "response.function_call_arguments.delta":
-            self._args(self._item(payload), get_str(payload, "delta"))
+            call = self._item(payload)
+            text = get_str(payload, "delta")
+            if text:
+                self._stream_args(call, text)
         elif kind == "response.function_call_arguments.done":
             self._end_item(self._item(payload), get_str(payload, "arguments"))
         elif kind == "response.output_item.added":
