@@ -22,7 +22,7 @@ from re import _constants as _sre_constants  # the stdlib's regex parser (3.11+)
 from re import _parser as _sre_parse
 from typing import Any
 
-__all__ = ["Delimiter", "first_char_regex", "prefix_closure"]
+__all__ = ["Delimiter", "first_char_regex", "monotone", "prefix_closure"]
 
 _C = _sre_constants
 _CATEGORIES = {
@@ -131,6 +131,32 @@ def _first(items: list[tuple[Any, Any]]) -> list[str]:
             continue
         raise ValueError(f"unsupported regex construct in a delimiter: {op}")
     raise ValueError("a delimiter must not match the empty string")
+
+
+def monotone(pattern: str) -> bool:
+    """Whether a match of ``pattern`` that stops short of the text's end (``endpos``)
+    is still a match with more text after it: no negative lookaround, no anchor.
+    The lexer's one-regex pre-check of a candidate relies on it."""
+
+    def walk(items: Any) -> bool:
+        for op, av in items:
+            if op in (_C.ASSERT_NOT, _C.AT, _C.GROUPREF, _C.GROUPREF_EXISTS):
+                return False
+            if op is _C.BRANCH:
+                inner = list(av[1])
+            elif op is _C.SUBPATTERN:
+                inner = [av[-1]]
+            elif op is _C.ASSERT:
+                inner = [av[1]]
+            elif op in (_C.MAX_REPEAT, _C.MIN_REPEAT, getattr(_C, "POSSESSIVE_REPEAT", None)):
+                inner = [av[2]]
+            else:
+                continue
+            if not all(walk(sub) for sub in inner):
+                return False
+        return True
+
+    return walk(_sre_parse.parse(pattern))
 
 
 def first_char_regex(pattern: str) -> str:

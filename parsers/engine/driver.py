@@ -224,13 +224,15 @@ class StreamParser(Lexer):
         cut by the end of ``text`` (held), or -1 when the lexer must decide (a
         delimiter there, a hit beyond the hold-back window, a token gate)."""
         starts = self._starts
+        if starts is None:
+            return -1
         n = len(text)
         m = find(text)
         while m is not None:
             k = m.start()
             if n - k > self.max_holdback:
                 return -1
-            s = starts(text, k)  # type: ignore[misc]
+            s = starts(text, k)
             if s is not None:
                 return k if s.lastgroup == "cut" and self._gate is None else -1
             m = find(text, k + 1)

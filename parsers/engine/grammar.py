@@ -26,7 +26,7 @@ from typing import Any, Literal
 
 from lark import Lark
 
-from .delimiters import Delimiter, first_char_regex, prefix_closure
+from .delimiters import Delimiter, first_char_regex, monotone, prefix_closure
 
 __all__ = ["CompiledGrammar", "ContentSpec", "FormatSpec", "LexState"]
 
@@ -266,7 +266,7 @@ def _finder(
 def _starter(
     delimiters: tuple[Delimiter, ...],
 ) -> Callable[..., re.Match[str] | None] | None:
-    if not delimiters:
+    if not delimiters or not all(monotone(d.pattern) for d in delimiters):
         return None
     whole = "|".join(dict.fromkeys(f"(?:{d.pattern})" for d in delimiters))
     cut = "|".join(dict.fromkeys(f"(?:{prefix_closure(d.pattern)})" for d in delimiters))

@@ -78,6 +78,8 @@ class Lexer(IslandRunner):
             verdict: tuple[Delimiter, int] | str | None = None
             find = ls.find
             if find is not None:
+                starts = ls.starts
+                holdback = self.max_holdback
                 j = i
                 while True:
                     m = find(buf, j)
@@ -85,6 +87,11 @@ class Lexer(IslandRunner):
                         p = n
                         break
                     p = m.start()
+                    if starts is not None and n - p <= holdback and starts(buf, p) is None:
+                        # No delimiter matches here or begins with the rest of the
+                        # buffer (one regex instead of two per delimiter): content.
+                        j = p + 1
+                        continue
                     verdict = self._candidate(ls, buf, p, n, final)
                     if verdict is not None:
                         break
