@@ -223,26 +223,32 @@ class ValueBuilder(KeptText):
         the string or start an escape (the driver's island fast path); False: it
         needs ``feed`` (which also reports a size limit at its exact character)."""
         stop = self._stop
-        if self.state != self.STRING or stop is None:
+        if stop is None:
             return False
         text = chunk
-        if stop(chunk) is not None:
-            escaped = self._escaped(chunk)
+        state = self.state
+        if state != self.STRING or stop(chunk) is not None:
+            escaped = self._escaped(chunk, state)
             if escaped is None:
                 return False
-            text = escaped
+            text, state = escaped
         size = self.size + len(chunk)
         if size > self.max_size:
             return False
         self.size = size
+        self.state = state
         self._parts.append(text)
-        self.keep(chunk)
+        pieces = self.pieces  # self.keep(chunk), inlined
+        pieces.append(chunk)
+        if len(pieces) > JOIN_EVERY:
+            self.compact()
         return True
 
-    def _escaped(self, chunk: str) -> str | None:
-        """``chunk``'s string text when it holds only plain characters and complete
-        escapes that cannot end the string (a scanner may decode them at once); None:
-        ``feed`` must read it."""
+    def _escaped(self, chunk: str, state: int) -> tuple[str, int] | None:
+        """For a chunk inside a string (``state``: in it, or in an escape) made of plain
+        characters and escapes that cannot end the string: its text and the state
+        after it (a scanner may decode such escapes at once); None: ``feed`` must
+        read it."""
         return None
 
     def _run(self, text: str, i: int, end: int, base: int, state: int) -> tuple[int, int, int]:

@@ -121,13 +121,15 @@ _SIMPLE_ESCAPES = {
 _UNESCAPE = re.compile(r"\\(.)").sub
 _ESCAPED_RUNS = {
     _STOPS[(quote, triple)]: re.compile(
-        rf"[^{quote}\\{'' if triple else chr(10) + chr(13)}]*"
-        rf"(?:\\[\\'\"abfnrtv][^{quote}\\{'' if triple else chr(10) + chr(13)}]*)*"
+        rf"([^{quote}\\{'' if triple else chr(10) + chr(13)}]*"
+        rf"(?:\\[\\'\"abfnrtv][^{quote}\\{'' if triple else chr(10) + chr(13)}]*)*)"
+        r"(\\?)"
     ).fullmatch
     for quote, triple in _STOPS
 }
 """Per string kind (by its ``_stop``): ``fullmatch`` of text made of plain characters
-and complete simple escapes only (``feed_plain`` decodes such a chunk at once)."""
+and complete simple escapes (group 1), then at most a backslash that opens an escape
+(group 2): ``feed_plain`` decodes such a chunk at once."""
 
 
 def _simple_escape(m: re.Match[str]) -> str:
@@ -182,10 +184,22 @@ class PyTokenScanner(ValueBuilder):
         self._negative = False
         self._base = 10
 
-    def _escaped(self, chunk: str) -> str | None:
-        if self._raw or self._stop is None or _ESCAPED_RUNS[self._stop](chunk) is None:
+    def _escaped(self, chunk: str, state: int) -> tuple[str, int] | None:
+        if self._raw or self._stop is None:
             return None
-        return _UNESCAPE(_simple_escape, chunk)
+        lead = ""
+        if state == _ESCAPE:  # the escape a backslash at the end of the last chunk opened
+            simple = _SIMPLE_ESCAPES.get(chunk[0])
+            if simple is None:
+                return None
+            lead, chunk = simple, chunk[1:]
+        elif state != _STRING:
+            return None
+        m = _ESCAPED_RUNS[self._stop](chunk)
+        if m is None:
+            return None
+        text = lead + _UNESCAPE(_simple_escape, m.group(1))
+        return text, _ESCAPE if m.group(2) else _STRING
 
     def _open_string(self, quote: str, raw: bool) -> None:
         self._quote = quote

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
-from ..events import Event, ToolCall, ToolCallStart, tool_call_delta
+from ..events import Event, ToolCall, ToolCallDelta, ToolCallStart, _new, tool_call_delta
 from .island_protocol import CallIsland, IslandScanner
 from .literals import JsonSyntaxError
 
@@ -79,7 +79,13 @@ class ScannedCallBody(CallIsland, Generic[S]):
         when ``feed`` must see it."""
         if not chunk or not (self.started or self.quiet) or not self.values.feed_plain(chunk):
             return None
-        return [] if self.quiet else [tool_call_delta(self.index, self.id, chunk)]
+        if self.quiet:
+            return []
+        event = _new(ToolCallDelta)  # tool_call_delta, inlined
+        event.index = self.index
+        event.id = self.id
+        event.text = chunk
+        return [event]
 
     def _deliver(self, text: str, start: int, stop: int, out: list[Event]) -> None:
         if self.quiet:
