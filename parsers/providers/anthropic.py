@@ -22,7 +22,8 @@ from typing import Any
 
 from ..errors import ErrorCode
 from ..framing.sse import Frame
-from .base import ProviderParser, _Call
+from .base import ProviderParser
+from .calls import ClientCall
 from .schema import SchemaError, get_dict, get_int, get_str
 
 __all__ = ["AnthropicParser"]
@@ -57,7 +58,7 @@ class AnthropicParser(ProviderParser):
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
-        self._calls: dict[int, tuple[_Call, Any]] = {}
+        self._calls: dict[int, tuple[ClientCall, Any]] = {}
         self._servers: dict[int, _ServerTool] = {}
 
     def _payload(self, payload: dict[str, Any], frame: Frame) -> None:

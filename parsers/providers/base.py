@@ -5,7 +5,7 @@ Theory of operation
 Bytes go to a framing decoder (``sse.SseDecoder`` or ``ndjson.NdjsonDecoder``), which
 returns whole frames with their byte positions.  Each frame's JSON payload goes to the
 provider's ``_payload`` method, which only *reads the schema* and calls a handful of
-operations defined here:
+operations defined here and, for client tool calls, in ``calls.py``:
 
 * ``_text(kind, text)`` — reasoning or visible text.  A block is a maximal run of one
   kind: switching kind, or any tool-call event, ends the open block; block ids count
@@ -37,25 +37,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
-from ..engine.islands import CallError, JsonCallBody
 from ..errors import ErrorCode, ParseError
 from ..events import (
     Error,
     Event,
     Finish,
     ProviderError,
-    ProviderToolCall,
     ReasoningEnd,
     ReasoningStart,
     TextEnd,
     TextStart,
-    ToolCall,
-    ToolCallDelta,
-    ToolCallStart,
-    _new,
     reasoning_delta,
     text_delta,
 )
@@ -64,34 +57,15 @@ from ..framing.ndjson import NdjsonDecoder
 from ..framing.sse import DEFAULT_MAX_EVENT_SIZE, DEFAULT_MAX_LINE_SIZE, Frame, SseDecoder
 from ..limits import DEFAULT_MAX_BUFFERED, DEFAULT_MAX_CALLS
 from ..message import Message, MessageBuilder
-from ..values.json_engine import DEFAULT_MAX_DEPTH, DEFAULT_MAX_SIZE, JsonSyntaxError
+from ..values.json_engine import DEFAULT_MAX_DEPTH, DEFAULT_MAX_SIZE
+from .calls import ClientCall, ClientCalls
 from .schema import SchemaError, describe_error
 
 __all__ = ["ProviderParser"]
 
-_WS = " \t\n\r"
 
 
-@dataclass(slots=True)
-class _Call:
-    """A client call between its start and its end."""
-
-    index: int
-    body: JsonCallBody
-    done: bool = False
-    """``tool_call`` was emitted."""
-    dead: bool = False
-    """An error ended it; later text for it is ignored (the error said so)."""
-    held: int = 0
-    """Argument characters it holds, counted in the parser's ``max_buffered`` total."""
-
-    @property
-    def label(self) -> str:
-        name = self.body.name
-        return f"tool call {self.index}" + (f" ({name})" if name else "")
-
-
-class ProviderParser:
+class ProviderParser(ClientCalls):
     """``feed(chunk) -> events`` / ``close() -> events`` for one provider's stream."""
 
     name: ClassVar[str]
@@ -134,7 +108,7 @@ class ProviderParser:
         self._block_kind: str | None = None
         self._block_id = 0
         self._next_block = 0
-        self._live: dict[int, _Call] = {}
+        self._live: dict[int, ClientCall] = {}
         """Open client calls by their index."""
         self._ncalls = 0
         self._nprovider = 0
@@ -321,199 +295,6 @@ class ProviderParser:
             self._out.append(
                 TextEnd(id=self._block_id) if kind == "text" else ReasoningEnd(id=self._block_id)
             )
-
-    # -- client tool calls -------------------------------------------------------
-
-    def _open_call(self, call_id: str | None, name: str | None) -> _Call:
-        """A new client call: ``tool_call_start`` now, with the name if known."""
-        self._end_block()
-        index = self._ncalls
-        self._ncalls += 1
-        cid = call_id or f"call_{index}"
-        frame = self._frame
-        body = JsonCallBody(
-            "arguments",
-            index=index,
-            call_id=cid,
-            name=name or None,
-            span_start=frame.start if frame is not None else self.offset,
-            started=True,
-            max_depth=self.max_depth,
-            max_size=self.max_argument_size,
-        )
-        call = self._live[index] = _Call(index, body)
-        self._out.append(ToolCallStart(index=index, id=cid, name=name or None))
-        return call
-
-    def _name(self, call: _Call, name: str | None) -> None:
-        """A name seen on a continuation: fills a missing one; empty ones are ignored."""
-        if name and call.body.name is None:
-            call.body.name = name
-        elif name and name != call.body.name:
-            self._error(
-                ErrorCode.INVALID_EVENT,
-                f"{call.label} renamed to {name!r} on a continuation",
-            )
-
-    def _stream_args(self, call: _Call, text: str) -> None:
-        """Argument text for ``call`` on the hot path of a long argument: inside a
-        string, plain text and complete escapes go straight to the scanner and out
-        as one delta; anything else, or anything near a limit, through ``_args``."""
-        n = len(text)
-        body = call.body
-        if (
-            not n
-            or call.done
-            or call.dead
-            or self._held + n > self.max_buffered
-            or not body.stream_plain(text)
-        ):
-            self._args(call, text)
-            return
-        call.held += n
-        self._held += n
-        if self._block_kind is not None:
-            self._end_block()
-        event = _new(ToolCallDelta)  # tool_call_delta, inlined
-        event.index = call.index
-        event.id = body.id
-        event.text = text
-        self._out.append(event)
-
-    def _args(self, call: _Call, text: str | None) -> None:
-        """Argument text for ``call``."""
-        if not text:
-            return
-        if call.done:
-            if text.strip(_WS):
-                self._error(
-                    ErrorCode.UNEXPECTED_TEXT,
-                    f"argument text {text[:40]!r} for {call.label} after its JSON was complete",
-                )
-            return
-        if call.dead:
-            return
-        self._end_block()
-        body = call.body
-        before = body.scanner.size
-        try:
-            done = body.feed(text, 0, len(text), self._out)
-        except JsonSyntaxError as exc:
-            self._kill(call)
-            self._error(
-                exc.code,
-                f"{exc.message} in the arguments of {call.label}, argument character "
-                f"{before + exc.index}",
-            )
-            return
-        grown = body.scanner.size - call.held
-        call.held += grown
-        self._held += grown
-        if self._held > self.max_buffered:
-            self._kill(call)
-            self._error(
-                ErrorCode.LIMIT_EXCEEDED,
-                f"open tool calls hold more than {self.max_buffered} argument characters "
-                f"(max_buffered) at {call.label}",
-            )
-            return
-        if done >= 0:
-            self._complete(call)
-            rest = text[done:]
-            if rest.strip(_WS):
-                self._error(
-                    ErrorCode.UNEXPECTED_TEXT,
-                    f"argument text {rest[:40]!r} for {call.label} after its JSON was complete",
-                )
-
-    def _complete(self, call: _Call) -> None:
-        frame = self._frame
-        end = frame.end if frame is not None else self.offset
-        try:
-            event = call.body.complete(end)
-        except (CallError, JsonSyntaxError) as exc:
-            self._kill(call)
-            self._error(exc.code, f"{exc.message} ({call.label})")
-            return
-        self._done(call, event)
-
-    def _done(self, call: _Call, event: ToolCall) -> None:
-        if self._completed >= self.max_calls:
-            self._kill(call)
-            self._error(
-                ErrorCode.LIMIT_EXCEEDED,
-                f"more than {self.max_calls} tool calls (max_calls) at {call.label}",
-            )
-            return
-        call.done = True
-        self._release(call)
-        self._completed += 1
-        self._out.append(event)
-
-    def _kill(self, call: _Call) -> None:
-        call.dead = True
-        self._release(call)
-
-    def _release(self, call: _Call) -> None:
-        """``call`` is over: it no longer holds text."""
-        self._live.pop(call.index, None)
-        self._held -= call.held
-        call.held = 0
-
-    def _end_call(self, call: _Call, *, cut: bool = False) -> None:
-        """The provider says ``call`` is over (``cut``: by the length limit)."""
-        if call.done or call.dead:
-            return
-        sc = call.body.scanner
-        if sc.value_start < 0 and not cut:
-            # No argument text at all: the call takes no arguments.
-            frame = self._frame
-            end = frame.end if frame is not None else self.offset
-            body = call.body
-            self._done(
-                call,
-                ToolCall(
-                    index=call.index,
-                    id=body.id,
-                    name=body.name,
-                    arguments={},
-                    raw="",
-                    span=(body.span_start, end),
-                ),
-            )
-            return
-        if not cut and sc.finish():
-            self._complete(call)  # a bare top-level number: the wrong shape, reported
-            return
-        self._kill(call)
-        why = "by the length limit" if cut else "by the end of the call"
-        self._error(
-            ErrorCode.TRUNCATED,
-            f"{call.label} was cut off {why} with incomplete arguments {sc.raw()!r} "
-            f"(expected {sc.expected()})",
-        )
-
-    def _end_calls(self, *, cut: bool = False) -> None:
-        """Every open call is over."""
-        for call in list(self._live.values()):
-            self._end_call(call, cut=cut)
-
-    # -- provider-executed tools -------------------------------------------------
-
-    def _provider_call(self, call_id: str | None, name: str | None, arguments: Any) -> None:
-        self._end_block()
-        index = self._nprovider
-        self._nprovider += 1
-        self._out.append(
-            ProviderToolCall(
-                index=index,
-                id=call_id or f"provider_call_{index}",
-                name=name,
-                arguments=arguments,
-            )
-        )
-
-    # -- finish ------------------------------------------------------------------
 
     def _set_reason(self, raw: str | None, normalised: str) -> None:
         """The provider's finish reason (raw) and its normalised form."""

@@ -24,7 +24,8 @@ import re
 from typing import Any
 
 from ..framing.sse import Frame
-from .base import ProviderParser, _Call
+from .base import ProviderParser
+from .calls import ClientCall
 from .schema import SchemaError, get_dict, get_int, get_list, get_str
 
 __all__ = ["GeminiParser", "PathWriter"]
@@ -53,7 +54,7 @@ class GeminiParser(ProviderParser):
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
-        self._stream: _Call | None = None
+        self._stream: ClientCall | None = None
         self._writer = PathWriter()
 
     def _payload(self, payload: dict[str, Any], frame: Frame) -> None:

@@ -26,7 +26,8 @@ import json
 from typing import Any
 
 from ..framing.sse import Frame
-from .base import ProviderParser, _Call
+from .base import ProviderParser
+from .calls import ClientCall
 from .schema import SchemaError, get_dict, get_str
 
 __all__ = ["OpenAIChatParser"]
@@ -49,9 +50,9 @@ class OpenAIChatParser(ProviderParser):
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
-        self._by_index: dict[int, _Call] = {}
-        self._by_id: dict[str, _Call] = {}
-        self._last: _Call | None = None
+        self._by_index: dict[int, ClientCall] = {}
+        self._by_id: dict[str, ClientCall] = {}
+        self._last: ClientCall | None = None
 
     def _payload(self, payload: dict[str, Any], frame: Frame) -> None:
         # Fast path: the chunk a long argument streams as, thousands of times --
@@ -199,7 +200,7 @@ class OpenAIChatParser(ProviderParser):
             if not isinstance(arguments, dict):  # a few servers send the object itself
                 raise SchemaError("'arguments' is not a string")
             arguments = json.dumps(arguments, ensure_ascii=False)
-        call: _Call | None
+        call: ClientCall | None
         if index is not None:
             call = self._by_index.get(index)
             if call is not None and call_id and call_id != call.body.id:

@@ -24,7 +24,8 @@ from __future__ import annotations
 from typing import Any
 
 from ..framing.sse import Frame
-from .base import ProviderParser, _Call
+from .base import ProviderParser
+from .calls import ClientCall
 from .schema import SchemaError, get_dict, get_int, get_str
 
 __all__ = ["OpenAIResponsesParser"]
@@ -56,7 +57,7 @@ class OpenAIResponsesParser(ProviderParser):
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
-        self._items: dict[int, _Call] = {}
+        self._items: dict[int, ClientCall] = {}
 
     def _payload(self, payload: dict[str, Any], frame: Frame) -> None:
         kind = get_str(payload, "type") or frame.event
@@ -84,14 +85,14 @@ class OpenAIResponsesParser(ProviderParser):
         elif kind == "error":
             self._provider_error(payload)
 
-    def _item(self, payload: dict[str, Any]) -> _Call:
+    def _item(self, payload: dict[str, Any]) -> ClientCall:
         index = _output_index(payload)
         call = self._items.get(index)
         if call is None:
             raise SchemaError(f"arguments for output item {index}, not an open function_call")
         return call
 
-    def _end_item(self, call: _Call, arguments: str | None) -> None:
+    def _end_item(self, call: ClientCall, arguments: str | None) -> None:
         if call.body.scanner.size == 0 and not call.done:
             self._args(call, arguments)  # no fragment came: the full text
         self._end_call(call)
