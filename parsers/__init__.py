@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TypeAlias, TypedDict, Unpack, overload
 
 from . import adapters, providers
+from .detect import detect_format
 from .engine.driver import DEFAULT_MAX_HOLDBACK, StreamParser
 from .engine.token_parser import TokenStreamParser
 from .errors import ErrorCode, ParseError
@@ -118,6 +119,7 @@ __all__ = [
     "as_tokenizer",
     "collect",
     "cut_index",
+    "detect_format",
     "detokenize",
     "format_info",
     "formats",
@@ -159,6 +161,7 @@ class ParserOptions(TypedDict, total=False):
     max_calls: int
     max_buffered: int
     message: bool | None
+    check_arguments: bool
 
 
 @overload
@@ -186,6 +189,7 @@ def parser(
     max_buffered: int = DEFAULT_MAX_BUFFERED,
     message: bool | None = None,
     tokenizer: Any = None,
+    check_arguments: bool = False,
 ) -> Parser:
     """A new push parser for ``format``.
 
@@ -205,11 +209,14 @@ def parser(
     (``feed_ids(ids)``, ``feed(text, ids=ids)``) and treats a marker as a delimiter
     only where a special-token id wrote it (text markers written with ordinary ids
     are text, reasoning or argument data).  Text formats only.
+    ``check_arguments``: check every completed call of a tool in ``tools`` against its
+    JSON Schema; a broken rule is an ``invalid_arguments`` error right after the
+    ``tool_call`` (needs the ``schema`` extra, jsonschema).
 
     Provider formats (``openai-chat``, ``anthropic``...) read the raw HTTP body (SSE
     or NDJSON bytes; offsets count bytes) and take two more limits, in bytes: the
-    longest line and the largest event; ``tools``, ``generation_prompt`` and
-    ``max_holdback`` do not apply to them.
+    longest line and the largest event; ``generation_prompt`` and ``max_holdback`` do
+    not apply to them, and ``tools`` serves only ``check_arguments``.
     """
     if is_provider(format):
         if generation_prompt:
@@ -225,6 +232,8 @@ def parser(
             max_calls=max_calls,
             max_buffered=max_buffered,
             message=message is not False,
+            tools=tools,
+            check_arguments=check_arguments,
         )
     text_options: dict[str, Any] = {
         "strict": strict,
@@ -236,6 +245,7 @@ def parser(
         "max_calls": max_calls,
         "max_buffered": max_buffered,
         "message": bool(message),
+        "check_arguments": check_arguments,
     }
     if tokenizer is not None:
         return TokenStreamParser(compiled(format), tokenizer, **text_options)

@@ -18,10 +18,10 @@ LAYERS: list[set[str]] = [
     {"values"},
     {"engine"},
     {"formats", "providers"},
-    {"registry"},
+    {"registry", "detect"},
     {"loop"},
     # The facade (``toolwire.parser``, ``parse`` and every public name) on top.
-    {"__init__", "adapters", "testing", "integrations", "cli"},
+    {"__init__", "adapters", "testing", "integrations", "cli", "check"},
 ]
 RANK = {name: rank for rank, names in enumerate(LAYERS) for name in names}
 

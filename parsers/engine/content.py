@@ -279,3 +279,9 @@ class ContentDriver(Recovery):
         self._completed += 1
         self._text_after_call = False
         out.append(event)
+        if self._checker is not None:
+            problem = self._checker.problem(event.name, event.arguments)
+            if problem is not None:
+                self._error(
+                    out, ErrorCode.INVALID_ARGUMENTS, problem, event.span[0], where=self._call_where
+                )

@@ -49,6 +49,7 @@ from ..limits import DEFAULT_MAX_BUFFERED, DEFAULT_MAX_CALLS
 from ..message import MessageBuilder
 from ..positions import LineCounter
 from ..values.json_engine import DEFAULT_MAX_DEPTH, DEFAULT_MAX_SIZE
+from ..values.schema_check import ArgumentChecker
 from ..values.schema_typing import ToolSchemas
 from .calls import PendingCall
 from .delimiters import Delimiter
@@ -96,6 +97,7 @@ class ParserCore:
         max_calls: int = DEFAULT_MAX_CALLS,
         max_buffered: int = DEFAULT_MAX_BUFFERED,
         message: bool = False,
+        check_arguments: bool = False,
     ) -> None:
         self._g = grammar
         self._builder = MessageBuilder() if message else None
@@ -149,6 +151,8 @@ class ParserCore:
         self._lead_snapshot: tuple[InteractiveParser, LexState] | None = None
         self._call: PendingCall | None = None
         self._schemas = ToolSchemas(tools)
+        self._checker = ArgumentChecker(tools) if check_arguments else None
+        """Checks each completed call against its tool's schema (``check_arguments``)."""
         self._run_text = False
         """Whether the current run delivered text (leading separators are over)."""
         self._held_ws = ""

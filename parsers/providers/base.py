@@ -36,7 +36,7 @@ frame; strict mode raises ``ParseError`` at the first one and poisons the parser
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar, Literal
 
 from ..errors import ErrorCode, ParseError
@@ -58,6 +58,7 @@ from ..framing.sse import DEFAULT_MAX_EVENT_SIZE, DEFAULT_MAX_LINE_SIZE, Frame, 
 from ..limits import DEFAULT_MAX_BUFFERED, DEFAULT_MAX_CALLS
 from ..message import Message, MessageBuilder
 from ..values.json_engine import DEFAULT_MAX_DEPTH, DEFAULT_MAX_SIZE
+from ..values.schema_check import ArgumentChecker
 from .calls import ClientCall, ClientCalls
 from .schema import SchemaError, describe_error
 
@@ -88,12 +89,17 @@ class ProviderParser(ClientCalls):
         max_calls: int = DEFAULT_MAX_CALLS,
         max_buffered: int = DEFAULT_MAX_BUFFERED,
         message: bool = True,
+        tools: Sequence[Mapping[str, Any]] | None = None,
+        check_arguments: bool = False,
     ) -> None:
         self.strict = strict
         self.max_depth = max_depth
         self.max_argument_size = max_argument_size
         self.max_calls = max_calls
         self.max_buffered = max_buffered
+        self._checker = ArgumentChecker(tools) if check_arguments else None
+        """Checks each completed call against its tool's schema (``check_arguments``);
+        ``tools`` serves only that here."""
         self._held = 0
         """Argument characters held by the open calls together (``max_buffered``)."""
         # The stream's whole budget also caps each buffer of the framing decoder.

@@ -26,6 +26,7 @@ from ..events import (
 )
 from ..framing.sse import Frame
 from ..values.json_engine import JsonSyntaxError
+from ..values.schema_check import ArgumentChecker
 
 __all__ = ["ClientCall", "ClientCalls"]
 
@@ -66,6 +67,7 @@ class ClientCalls:
     _ncalls: int
     _nprovider: int
     _completed: int
+    _checker: ArgumentChecker | None
 
     def _end_block(self) -> None:
         raise NotImplementedError
@@ -202,6 +204,10 @@ class ClientCalls:
         self._release(call)
         self._completed += 1
         self._out.append(event)
+        if self._checker is not None:
+            problem = self._checker.problem(event.name, event.arguments)
+            if problem is not None:
+                self._error(ErrorCode.INVALID_ARGUMENTS, problem)
 
     def _kill(self, call: ClientCall) -> None:
         call.dead = True
