@@ -17,6 +17,7 @@ no side effects.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import random
@@ -28,6 +29,7 @@ from .. import events as ev
 from .. import format_info
 from .. import formats as format_names
 from .. import parser as make_parser
+from ..detect import detect_format
 from ..errors import ParseError
 from ..loop.renderers import renderer_formats
 
@@ -36,6 +38,9 @@ __all__ = ["main"]
 EXIT_OK = 0
 EXIT_MALFORMED = 1
 EXIT_USAGE = 2
+
+DETECT_HEAD = 8192
+"""Bytes ``--format auto`` reads at most before it decides."""
 
 READ_SIZE = 65536
 """Largest block taken from the input at once; a live pipe yields less, as it arrives."""
@@ -96,7 +101,10 @@ def _build_argparser() -> argparse.ArgumentParser:
         "parsed. Exit 0 if valid, 1 if malformed, 2 on usage or I/O error.",
     )
     validate.add_argument(
-        "--format", default="tags", metavar="NAME", help="stream format (default: tags)"
+        "--format",
+        default="auto",
+        metavar="NAME",
+        help="stream format, or auto: detected from the stream's start (default: auto)",
     )
     validate.add_argument(
         "--jsonl", action="store_true", help="print every event as one JSON object per line"
@@ -118,6 +126,52 @@ def _build_argparser() -> argparse.ArgumentParser:
         "file", nargs="?", default="-", metavar="FILE", help="input file, or - for stdin"
     )
     validate.set_defaults(command=_validate)
+
+    check = sub.add_parser(
+        "check",
+        help="check every record of a dataset or rollout log (JSONL, JSON array, Parquet)",
+        description="Check every record: a field holding a raw stream (--field) or the "
+        "OpenAI-style messages of a conversation (the default). Prints the failing "
+        "records and a summary. Exit 0 if every record is valid, 1 if some are not, "
+        "2 on usage or I/O error.",
+    )
+    check.add_argument("data", metavar="DATA", help="dataset file (.jsonl, .json, .parquet) or -")
+    check.add_argument(
+        "--format",
+        default="auto",
+        metavar="NAME",
+        help="format of the stream fields and assistant texts, or auto (default: auto)",
+    )
+    check.add_argument(
+        "--field",
+        metavar="PATH",
+        help="dotted path of the field holding the stream (or a messages list); "
+        "default: the record's messages",
+    )
+    check.add_argument(
+        "--tools", metavar="FILE", help="JSON tool list for records that have none of their own"
+    )
+    check.add_argument(
+        "--no-schema",
+        action="store_true",
+        help="do not check call arguments against the tools' JSON Schemas",
+    )
+    check.add_argument(
+        "--input",
+        choices=("auto", "jsonl", "json", "parquet"),
+        default="auto",
+        help="how DATA is stored (default: by extension and first byte)",
+    )
+    check.add_argument(
+        "--jobs", type=int, default=1, metavar="N", help="worker processes (default: 1)"
+    )
+    check.add_argument("--report", metavar="FILE", help="write the summary as JSON to FILE")
+    check.add_argument(
+        "--jsonl",
+        action="store_true",
+        help="print every record's result as one JSON object per line (summary to stderr)",
+    )
+    check.set_defaults(command=_check)
 
     formats = sub.add_parser("formats", help="list the supported formats and their models")
     formats.set_defaults(command=_formats)
@@ -176,6 +230,16 @@ def _demo(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     return run(args.format, out, chunk_size=args.chunk_size)
 
 
+def _check(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+    """The dataset check (``toolwire.cli.check``), loaded only for this command."""
+    from .check import run
+
+    if args.format != "auto" and args.format not in format_names():
+        err.write(f"toolwire: error: unknown format {args.format!r}\n")
+        return EXIT_USAGE
+    return run(args, out, err)
+
+
 def _formats(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     """List each format id with the models that emit it."""
     infos = [format_info(name) for name in format_names()]
@@ -189,11 +253,12 @@ def _formats(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
 def _validate(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
     """Feed the input to a parser block by block and report its events."""
     label = "<stdin>" if args.file == "-" else args.file
-    try:
-        parser = make_parser(args.format, strict=args.strict)
-    except ValueError as exc:
-        err.write(f"toolwire: error: {exc}\n")  # the message names the known formats
-        return EXIT_USAGE
+    if args.format != "auto":
+        try:
+            make_parser(args.format)
+        except ValueError as exc:
+            err.write(f"toolwire: error: {exc}\n")  # the message names the known formats
+            return EXIT_USAGE
 
     if args.file == "-":
         stdin = sys.stdin
@@ -210,8 +275,24 @@ def _validate(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
 
     report = _Report(label, out, err, jsonl=args.jsonl)
     split = _splitter(args.split, args.seed)
+    blocks = _blocks(source)
+    fmt = args.format
+    if fmt == "auto":
+        head, blocks = _head(blocks)
+        detected = detect_format(head)
+        if detected is None:
+            err.write(
+                f"toolwire: error: cannot tell the format of {label} from its start; "
+                "pass --format (toolwire formats lists them)\n"
+            )
+            if args.file != "-":
+                source.close()
+            return EXIT_USAGE
+        fmt = detected
+        err.write(f"toolwire: format: {fmt} (detected)\n")
+    parser = make_parser(fmt, strict=args.strict)
     try:
-        for block in _blocks(source):
+        for block in blocks:
             for piece in split(block):
                 report.show(parser.feed(piece))
             report.flush()
@@ -235,6 +316,20 @@ def _validate(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
         if args.file != "-":
             source.close()
     return EXIT_MALFORMED if report.errors else EXIT_OK
+
+
+def _head(blocks: Iterator[bytes]) -> tuple[bytes, Iterator[bytes]]:
+    """Read blocks until the format can be told (or ``DETECT_HEAD`` bytes, or the
+    end); the head, and the blocks again from the first."""
+    read: list[bytes] = []
+    size = 0
+    for block in blocks:
+        read.append(block)
+        size += len(block)
+        if size >= DETECT_HEAD or detect_format(b"".join(read)) is not None:
+            break
+    head = b"".join(read)
+    return head, itertools.chain(read, blocks)
 
 
 def _blocks(source: IO[bytes]) -> Iterator[bytes]:
