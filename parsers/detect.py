@@ -46,7 +46,7 @@ _BARE_JSON_CALL = re.compile(r'\{[ \t\r\n]*"(?:name|type)"[ \t\r\n]*:')
 # specific formats come first.  Families that share markers are decided after.
 _MARKERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("harmony", ("<|channel|>", "<|start|>", "<|message|>", "<|constrain|>")),
-    ("deepseek-v3.2", ("<｜DSML｜function_calls>", "<｜DSML｜invoke")),
+    ("deepseek-v3.2", ("<｜DSML｜function_calls>",)),
     ("deepseek-v4", ("<｜DSML｜tool_calls>", "<｜DSML｜calls>", "<｜DSML｜ ")),
     ("deepseek", ("<｜tool▁calls▁begin｜>", "<｜tool▁call▁begin｜>", "<｜tool▁sep｜>")),
     ("kimi-k2", ("<|tool_calls_section_begin|>", "<|tool_call_begin|>")),
@@ -130,7 +130,7 @@ def _model(text: str) -> str | None:
         stripped = text.lstrip()
         if _BARE_JSON_CALL.match(stripped):
             return "llama3-json"
-        if _LLAMA4_CALL.match(stripped):
+        if _LLAMA4_CALL.search(stripped):  # a call list: ``[name(``
             return "llama4-pythonic"
         return None
     if len(found) > 1:
