@@ -275,7 +275,10 @@ def test_check_all_valid_exits_zero_and_jsonl_streams_every_record(tmp_path: Pat
 
 
 def test_check_a_json_array_and_parquet_like_jsonl(tmp_path: Path) -> None:
-    records = [{"out": '<tool_call>{"name": "f", "arguments": {}}</tool_call>'}, {"out": '<tool_call>{"name": "f", '}]
+    records = [
+        {"out": '<tool_call>{"name": "f", "arguments": {}}</tool_call>'},
+        {"out": '<tool_call>{"name": "f", '},
+    ]
     write_jsonl(tmp_path / "d.jsonl", records)
     (tmp_path / "d.json").write_text(json.dumps(records))
     reports = []
