@@ -16,9 +16,10 @@ format away:
 * **model output** carries its format's markers: harmony's channels, DeepSeek's
   fullwidth-bar tokens and DSML tags, Kimi's sections, Gemma's ``<|tool_call>``,
   GLM's ``<arg_key>``, Qwen3-Coder's ``<function=``, Mistral's ``[TOOL_CALLS]``,
-  Llama's ``<|python_tag|>``, hermes' ``<tool_call>`` with JSON, the ``tags``
-  elements.  Formats that share markers are told apart by what only one of them
-  writes (GLM 4.5's newline after the name; DeepSeek V3's ``function`` call type
+  Llama's ``<|python_tag|>``, the ``tags`` elements, and failing all of these
+  hermes' ``<tool_call>`` followed by JSON.  Formats that share markers are told
+  apart by what only one of them writes (GLM 4.5's newline after the name;
+  DeepSeek V3's ``function`` call type
   and fenced JSON, with ``<think>`` for R1); a head that fits two formats equally,
   or shows no marker (plain text, ``<think>`` alone), is ambiguous: ``None``.
 
@@ -57,9 +58,11 @@ _MARKERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("mistral", ("[TOOL_CALLS]", "[THINK]", "[/THINK]", "[ARGS]", "[CALL_ID]")),
     ("llama3-json", ("<|python_tag|>", "<|eom_id|>")),
     ("llama4-pythonic", ("<|python_start|>",)),
-    ("tags", ("<analysis>", "<final_answer>", '<tool_call name="')),
-    ("hermes", ("<tool_call>", "</tool_call>")),
+    ("tags", ("<analysis>", "</analysis>", "<final_answer>", "</final_answer>", "<tool_call name")),
 )
+_HERMES_CALL = re.compile(r"<tool_call>[ \t\r\n]*\{")
+"""hermes: ``<tool_call>`` then JSON (Qwen3-Coder and GLM write ``<tool_call>`` too, then
+their own markup)."""
 
 
 def detect_format(head: str | bytes) -> str | None:
@@ -82,6 +85,7 @@ def _provider(data: bytes) -> str | None:
         return _ndjson(data)
     if not _SSE_FIELD.match(data):
         return None
+    data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")  # SSE's three line ends
     events = {m.group(1).decode() for m in _EVENT_NAME.finditer(data)}
     payloads = b"\n".join(m.group(1) for m in _DATA_LINE.finditer(data))
     if any(e.startswith("response.") for e in events) or b'"type":"response.' in payloads.replace(
@@ -122,8 +126,8 @@ def _ndjson(data: bytes) -> str | None:
 
 def _model(text: str) -> str | None:
     found = [fmt for fmt, markers in _MARKERS if any(m in text for m in markers)]
-    if len(found) > 1 and "hermes" in found:
-        found.remove("hermes")  # <tool_call> is also tags', GLM's and Qwen3-Coder's
+    if not found and _HERMES_CALL.search(text):
+        found = ["hermes"]
     if "deepseek-v3.2" in found or "deepseek-v4" in found:
         found = [f for f in found if f != "deepseek"]
     if not found:

@@ -28,7 +28,12 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str | Path) -> tuple[int, str
     """Call ``main`` in-process and return (status, stdout, stderr)."""
     status = main([str(a) for a in argv])
     captured = capsys.readouterr()
-    return status, captured.out, captured.err
+    # validate's default --format auto says what it detected; what follows is the same
+    # as with that format given (test_default_format_is_detected).
+    return status, captured.out, DETECTED.sub("", captured.err, count=1)
+
+
+DETECTED = re.compile(r"\Atoolwire: format: [\w.-]+ \(detected\)\n")
 
 
 def events(out: str) -> list[dict[str, Any]]:
@@ -69,8 +74,10 @@ def test_valid_stream_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
     assert re.search(r"^text: Yes: tomorrow .*☔\.$", out, re.MULTILINE)
 
 
-def test_default_format_is_tags(capsys: pytest.CaptureFixture[str]) -> None:
+def test_default_format_is_detected(capsys: pytest.CaptureFixture[str]) -> None:
     assert run(capsys, "validate", WEATHER) == run(capsys, "validate", "--format", "tags", WEATHER)
+    main(["validate", str(WEATHER)])
+    assert capsys.readouterr().err == "toolwire: format: tags (detected)\n"
 
 
 def test_jsonl_gives_every_event(capsys: pytest.CaptureFixture[str]) -> None:

@@ -23,7 +23,7 @@ from typing import IO, Any
 
 from ..check import CheckOptions, RecordResult, Summary, check_record
 from ..check.checker import INVALID_RECORD
-from .datasets import Dataset, Unreadable, open_dataset
+from .datasets import Dataset, RawLine, Unreadable, open_dataset
 
 __all__ = ["check_records", "run"]
 
@@ -37,6 +37,8 @@ def check_shard(shard: list[Item], options: CheckOptions) -> list[RecordResult]:
     """Check a shard of (index, record) pairs (a worker process's unit of work)."""
     out = []
     for index, record in shard:
+        if isinstance(record, RawLine):
+            record = record.decode()
         if isinstance(record, Unreadable):
             result = RecordResult(index)
             where = f"line {record.line}" if record.line is not None else "file"
@@ -130,7 +132,8 @@ def run(args: Any, out: IO[str], err: IO[str]) -> int:
     summary = Summary()
     progress = _Progress(err, dataset)
     try:
-        for result in check_records(dataset.records(), options, args.jobs):
+        records = dataset.records(raw=args.jobs > 1)  # workers decode JSON Lines
+        for result in check_records(records, options, args.jobs):
             summary.add(result)
             progress.show(summary.records)
             if args.jsonl:

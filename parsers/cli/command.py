@@ -326,9 +326,7 @@ def _head(blocks: Iterator[bytes]) -> tuple[bytes, Iterator[bytes]]:
     for block in blocks:
         read.append(block)
         size += len(block)
-        # ``<tool_call>`` alone says hermes, but Qwen3-Coder and GLM write it first
-        # too: only a decisive answer ends the wait before DETECT_HEAD bytes.
-        if size >= DETECT_HEAD or detect_format(b"".join(read)) not in (None, "hermes"):
+        if size >= DETECT_HEAD or detect_format(b"".join(read)) is not None:
             break
     head = b"".join(read)
     return head, itertools.chain(read, blocks)

@@ -17,10 +17,25 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO, Any, Literal
 
-__all__ = ["Dataset", "Unreadable", "open_dataset"]
+__all__ = ["Dataset", "RawLine", "Unreadable", "open_dataset"]
 
 Kind = Literal["auto", "jsonl", "json", "parquet"]
 PARQUET_BATCH = 1024
+
+
+@dataclass(frozen=True, slots=True)
+class RawLine:
+    """A JSON Lines record not decoded yet (a worker process decodes it)."""
+
+    number: int
+    data: bytes
+
+    def decode(self) -> Any:
+        """The record, or ``Unreadable`` naming the line."""
+        try:
+            return json.loads(self.data)
+        except ValueError as exc:
+            return Unreadable(self.number, f"line {self.number} is not JSON: {exc}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,28 +58,26 @@ class Dataset:
         self.done = 0
         """Bytes (rows for Parquet) read so far."""
 
-    def records(self) -> Iterator[Any]:
-        """Each record (a decoded JSON value), or ``Unreadable``."""
+    def records(self, raw: bool = False) -> Iterator[Any]:
+        """Each record (a decoded JSON value), or ``Unreadable``; with ``raw``, JSON
+        Lines records come as ``RawLine`` for the worker that checks them to decode."""
         if self.kind == "parquet":
             yield from self._parquet()
         elif self.kind == "json":
             yield from self._array()
         else:
-            yield from self._lines()
+            yield from self._lines(raw)
 
     def close(self) -> None:
         self._source.close()
 
-    def _lines(self) -> Iterator[Any]:
-        for number, raw in enumerate(self._source, 1):
-            self.done += len(raw)
-            line = raw.strip()
-            if not line:
-                continue
-            try:
-                yield json.loads(line)
-            except ValueError as exc:
-                yield Unreadable(number, f"line {number} is not JSON: {exc}")
+    def _lines(self, raw: bool) -> Iterator[Any]:
+        for number, data in enumerate(self._source, 1):
+            self.done += len(data)
+            line = data.strip()
+            if line:
+                item = RawLine(number, line)
+                yield item if raw else item.decode()
 
     def _array(self) -> Iterator[Any]:
         ijson: Any = importlib.import_module("ijson")
