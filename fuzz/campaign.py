@@ -93,7 +93,14 @@ TOOLWIRE_DIR = Path(toolwire.__file__).resolve().parent
 MIN_FORMAT_SLOT = 30.0
 """Seconds: the least a fixed-format slot gets (a harness needs a few seconds to start
 and merge its seeds)."""
-MAX_LEN = {"formats": 2048, "providers": 4096, "json": 1024, "framing": 2048, "tokens": 1024}
+MAX_LEN = {
+    "formats": 2048,
+    "providers": 4096,
+    "json": 1024,
+    "framing": 2048,
+    "tokens": 1024,
+    "check": 4096,
+}
 """libFuzzer's -max_len per family: inputs are fed byte by byte (and the token loop runs
 a dozen times per input), so long inputs are slow; provider seeds are cut to 4 KB."""
 STARTUP = 5.0

@@ -200,8 +200,48 @@ def seeds(family: str, per_format: int = 12, corpus: Path | None = None) -> Iter
             yield encode(family, "framing", body)
     elif family == "tokens":
         yield from _token_seeds(per_format, corpus)
+    elif family == "check":
+        yield from _check_seeds(corpus)
     else:
         raise ValueError(f"unknown fuzz family {family!r}")
+
+
+def _check_seeds(corpus: Path | None) -> Iterator[bytes]:
+    """JSON Lines datasets of both record shapes: conversations (valid, broken JSON,
+    schema breaks, unknown tools) and outputs of several formats and providers."""
+    from toolwire.loop.renderers import renderer
+
+    def call(name: str, arguments: str) -> dict[str, object]:
+        fn = {"name": name, "arguments": arguments}
+        return {
+            "role": "assistant",
+            "tool_calls": [{"id": "1", "type": "function", "function": fn}],
+        }
+
+    conversations = [
+        {"messages": [{"role": "user", "content": "hi"}, call("f", '{"a": 1}')]},
+        {"messages": [call("f", '{"a": "x"}'), call("g", "{}")]},
+        {"messages": [call("f", '{"a": ')], "tools": []},
+        {"messages": [{"role": "assistant", "content": '<tool_call>{"name": "f"}'}]},
+        {"messages": "nope"},
+    ]
+    outputs = [
+        {"output": renderer(fmt).render_call("f", {"a": 1})}
+        for fmt in ("hermes", "qwen3-coder", "glm-4.5", "mistral", "llama3-json")
+    ] + [{"output": "plain"}, {"output": '<tool_call>{"name": "f", "arguments": {"a"'}]
+    if corpus is not None:
+        for path in sorted((corpus / "providers").glob("*/*.sse"))[:4]:
+            outputs.append(
+                {"output": cut_stream(path.read_bytes(), 1024).decode("utf-8", "replace")}
+            )
+    lines = [json.dumps(r).encode() for r in conversations]
+    yield encode("check", "check", b"\n".join(lines) + b"\n{oops\n\n")
+    for r in conversations:
+        yield encode("check", "check", json.dumps(r).encode())
+    out_lines = [json.dumps(r).encode() for r in outputs]
+    yield encode("check", "check", b"\n".join(out_lines), small_limits=True)
+    for line in out_lines:
+        yield encode("check", "check", line, small_limits=True)
 
 
 def _token_seeds(per_format: int, corpus: Path | None) -> Iterator[bytes]:
@@ -254,6 +294,11 @@ def dictionary(family: str) -> list[bytes]:
                 for body in streams:
                     for key in re.findall(rb'"[A-Za-z_.]+"', body):
                         words[key] = None
+    elif family == "check":
+        for w in [*json_words, '"messages"', '"role"', '"assistant"', '"tool_calls"',
+                  '"function"', '"arguments"', '"name"', '"output"', '"tools"', "\n",
+                  "<tool_call>", "data: ", "[TOOL_CALLS]", "<function="]:  # fmt: skip
+            words[w.encode()] = None
     else:
         for w in json_words:
             words[w.encode()] = None

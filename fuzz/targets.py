@@ -2,7 +2,8 @@
 
 A harness covers a family: ``formats`` (every grammar-driven text format), ``providers``
 (every provider stream), ``json`` (the JSON engine), ``framing`` (the SSE and NDJSON
-decoders), ``tokens`` (the token-level tool loop on every format with a renderer and a
+decoders), ``check`` (the dataset checker and format detection), ``tokens`` (the
+token-level tool loop on every format with a renderer and a
 test tokenizer; present when ``tokenizers`` is installed).  One input of a harness is a
 *selector byte* and a document:
 
@@ -34,7 +35,7 @@ from toolwire.registry import is_provider
 
 __all__ = ["FAMILIES", "Selected", "decode", "encode", "family_targets", "run_input"]
 
-FAMILIES: tuple[str, ...] = ("formats", "providers", "json", "framing")
+FAMILIES: tuple[str, ...] = ("formats", "providers", "json", "framing", "check")
 if importlib.util.find_spec("tokenizers") is not None:  # the token loop's test tokenizers
     FAMILIES += ("tokens",)
 SMALL = 0x80
@@ -49,7 +50,7 @@ def family_targets(family: str) -> list[str]:
         return text_formats()
     if family == "providers":
         return [f for f in toolwire.formats() if is_provider(f)]
-    if family in ("json", "framing"):
+    if family in ("json", "framing", "check"):
         return [family]
     if family == "tokens" and family in FAMILIES:
         from fuzz.tokens import token_formats
@@ -63,6 +64,10 @@ def _checker(family: str, target: str) -> Check:
         return lambda data, seed, small, _: check_json(data, seed, small_limits=small)
     if family == "framing":
         return lambda data, seed, small, _: check_framing(data, seed, small_limits=small)
+    if family == "check":
+        from fuzz.datasets import check_dataset
+
+        return lambda data, seed, small, _: check_dataset(data, seed, field_mode=small)
     if family == "tokens":
         from fuzz.tokens import check_tokens
 
