@@ -27,7 +27,7 @@ from .datasets import Dataset, RawLine, Unreadable, open_dataset
 
 __all__ = ["check_records", "run"]
 
-SHARD = 64
+SHARD = 256
 """Records per unit of work."""
 
 Item = tuple[int, Any]

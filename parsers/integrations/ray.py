@@ -61,7 +61,7 @@ def check_dataset(
     field: str | None = None,
     tools: Sequence[Mapping[str, Any]] = (),
     schema: bool = True,
-    batch_size: int = 256,
+    batch_size: int = 1024,
 ) -> tuple[list[RecordResult], dict[str, Any]]:
     """Check every record of a Ray ``Dataset``: the per-record results (in row order)
     and the summary report (``toolwire check --report``'s JSON)."""
@@ -76,8 +76,13 @@ def check_dataset(
     results: list[RecordResult] = []
     summary = Summary()
     index = 0
-    for line, row in enumerate(checked.iter_rows(), 1):
-        doc = json.loads(row["toolwire_result"])
+    docs = (
+        doc
+        for table in checked.iter_batches(batch_format="pyarrow", batch_size=None)
+        for doc in table.column("toolwire_result").to_pylist()
+    )
+    for line, text in enumerate(docs, 1):
+        doc = json.loads(text)
         if doc.get("skip"):
             continue
         result = RecordResult(index)
