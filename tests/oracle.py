@@ -8,10 +8,15 @@ differs per format stays in the test file, as a subclass or a parameter.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import pytest
+from hypothesis.strategies import SearchStrategy
+
 import toolwire
+from tests.conftest import coalesce, run
 from toolwire import ReasoningDelta, TextDelta, ToolCall
 
 
@@ -134,3 +139,80 @@ def chunk_holding(text: str, chunks: list[Any], offset: int) -> int:
         if end > at:
             return k
     raise AssertionError(f"offset {offset} lies past the last chunk")
+
+
+# -- arbitrary input: the checks every format shares ---------------------------------------------
+
+DOCUMENTED = {str(code) for code in toolwire.ErrorCode} - {"internal_error"}
+"""Error codes a parser may report: every documented one but ``internal_error``."""
+
+CallCheck = Callable[[str, list[Any]], None]
+Normalise = Callable[[list[dict[str, Any]]], list[dict[str, Any]]]
+
+
+def _same(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return events
+
+
+@dataclass(frozen=True)
+class ArbitraryInput:
+    """A format's generator of arbitrary input, for the shared guarantees of
+    tests/test_guarantees.py: ``inputs`` draws ``(format, text, parser options)``;
+    ``check_calls(text, events)`` checks what the format knows of each completed call
+    (raw text, arguments, name); ``normalise`` maps coalesced events to what chunk
+    invariance compares (identity but for a documented quirk)."""
+
+    inputs: SearchStrategy[tuple[str, str, dict[str, Any]]]
+    check_calls: CallCheck | None = None
+    normalise: Normalise = _same
+
+
+def check_clear_errors(
+    fmt: str,
+    text: str,
+    chunks: list[Any],
+    check_calls: CallCheck | None = None,
+    normalise: Normalise = _same,
+    **options: Any,
+) -> list[Any]:
+    """Guarantee 6 on one input (DESIGN.md): lenient mode raises nothing and reports
+    only documented codes, each with a message and its exact offset, line and column;
+    every call passes ``check_calls``.  Strict mode raises only ``ParseError``, for the
+    lenient run's first error (code and position), carrying every event before it, and
+    stays failed; without errors it delivers what lenient mode does.  Returns the
+    lenient events."""
+    events = run(fmt, chunks, **options)
+    errors = typed(events, "error")
+    for e in errors:
+        assert e.code in DOCUMENTED, e
+        assert type(e.offset) is int and type(e.line) is int and type(e.column) is int, e
+        assert 0 <= e.offset <= len(text), e
+        assert (e.line, e.column) == position(text, e.offset), (text, e)
+        assert isinstance(e.message, str) and e.message, e
+    if check_calls is not None:
+        check_calls(text, events)
+    before_first = normalise(coalesce(events[: events.index(errors[0])] if errors else events))
+    parser = toolwire.parser(fmt, strict=True, **options)
+    got: list[Any] = []
+    try:
+        for chunk in chunks:
+            got += parser.feed(chunk)
+        got += parser.close()
+    except toolwire.ParseError as exc:
+        assert errors, f"strict mode raised {exc.code} at {exc.offset}, lenient reported none"
+        first = errors[0]
+        assert (exc.code, exc.offset, exc.line, exc.column) == (
+            first.code,
+            first.offset,
+            first.line,
+            first.column,
+        )
+        assert normalise(coalesce(got + list(exc.events))) == before_first
+        with pytest.raises(toolwire.ParseError):
+            parser.feed("more")
+        with pytest.raises(toolwire.ParseError):
+            parser.close()
+    else:
+        assert not errors, f"strict mode did not raise for {errors[0]}"
+        assert normalise(coalesce(got)) == before_first
+    return events

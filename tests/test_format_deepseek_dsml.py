@@ -25,7 +25,16 @@ from lark import Lark
 
 import toolwire
 from tests.conftest import chunkings, coalesce, run
-from tests.oracle import calls, chunk_holding, content, feed_each, position, reasoning, typed
+from tests.oracle import (
+    ArbitraryInput,
+    calls,
+    chunk_holding,
+    content,
+    feed_each,
+    position,
+    reasoning,
+    typed,
+)
 from toolwire import ErrorCode, Finish, ParseError, ToolCall, ToolCallStart
 from toolwire.registry import compiled
 
@@ -707,47 +716,12 @@ def soups(draw: st.DrawFn) -> tuple[str, str]:
     return fmt, "".join(draw(st.lists(pieces, max_size=20)))
 
 
-def check_errors(fmt: str, text: str, chunks: list[Any], **options: Any) -> None:
-    """Lenient: nothing raises, errors are documented and positioned exactly.  Strict:
-    only ParseError, at the lenient run's first error, with every event before it."""
-    events = run(fmt, chunks, **options)
-    errs = typed(events, "error")
-    for e in errs:
-        assert e.code in ERROR_CODES
-        assert 0 <= e.offset <= len(text)
-        assert (e.line, e.column) == position(text, e.offset), (text, e)
-    before_first = coalesce(events[: events.index(errs[0])] if errs else events)
-    parser = toolwire.parser(fmt, strict=True, **options)
-    got: list[Any] = []
-    try:
-        for chunk in chunks:
-            got += parser.feed(chunk)
-        got += parser.close()
-    except ParseError as exc:
-        assert errs
-        first = errs[0]
-        assert (exc.code, exc.offset, exc.line, exc.column) == (
-            first.code,
-            first.offset,
-            first.line,
-            first.column,
-        )
-        assert coalesce(got + exc.events) == before_first
-    else:
-        assert not errs
-
-
-@given(soups(), st.data(), st.sampled_from([None, THINK]))
-def test_arbitrary_input_clear_errors_and_chunk_invariance(
-    soup: tuple[str, str], data: st.DataObject, prompt: str | None
-) -> None:
-    fmt, text = soup
-    payload: Any = text.encode("utf-8") if data.draw(st.booleans()) else text
-    chunks = data.draw(chunkings(payload))
-    check_errors(fmt, text, chunks, generation_prompt=prompt)
-    assert coalesce(run(fmt, chunks, generation_prompt=prompt)) == coalesce(
-        run(fmt, [text], generation_prompt=prompt)
+ARBITRARY_INPUT = ArbitraryInput(
+    st.tuples(soups(), st.sampled_from([None, THINK])).map(
+        lambda s: (s[0][0], s[0][1], {"generation_prompt": s[1]})
     )
+)
+"""Arbitrary DSML input, checked by tests/test_guarantees.py."""
 
 
 # -- the grammar-driven generator ---------------------------------------------------------------

@@ -27,6 +27,7 @@ from lark import Lark
 import toolwire
 from tests.conftest import chunkings, coalesce, run
 from tests.oracle import (
+    ArbitraryInput,
     OracleDoc,
     calls,
     chunk_holding,
@@ -593,24 +594,11 @@ _SOUP = st.lists(
 ).map("".join)
 
 
-@given(text=_SOUP, data=st.data())
-def test_arbitrary_input_gives_clear_errors(text: str, data: st.DataObject) -> None:
-    events = run(FORMAT, [text])
-    for err in typed(events, "error"):
-        assert err.code in DOCUMENTED
-        assert 0 <= err.offset <= len(text)
-        assert (err.line, err.column) == position(text, err.offset)
-    assert coalesce(run(FORMAT, data.draw(chunkings(text)))) == coalesce(events)
-    first = next((e for e in events if isinstance(e, Error)), None)
-    if first is None:
-        assert summary(toolwire.parse(text, FORMAT, strict=True)) == summary(events)
-        return
-    with pytest.raises(ParseError) as info:
-        toolwire.parse(text, FORMAT, strict=True)
-    assert (info.value.code, info.value.offset) == (first.code, first.offset)
-
-
 def test_only_documented_delimiters() -> None:
     literals = {d.literal for d in compiled(FORMAT).delimiters.values() if d.literal}
     assert literals == {OPEN, CLOSE, "{", END_THOUGHT}
     assert re.fullmatch(compiled(FORMAT).delimiters["THOUGHT_OPEN"].pattern, THOUGHT)
+
+
+ARBITRARY_INPUT = ArbitraryInput(st.tuples(st.just(FORMAT), _SOUP, st.just({})))
+"""Arbitrary gemma4 input, checked by tests/test_guarantees.py."""

@@ -33,10 +33,10 @@ from lark import Lark
 import toolwire
 from tests.conftest import chunkings, coalesce, run
 from tests.oracle import (
+    ArbitraryInput,
     OracleDoc,
     chunk_holding,
     feed_each,
-    position,
     strip_messages,
     summary,
     typed,
@@ -949,52 +949,17 @@ arbitrary_texts = st.lists(
 ).map("".join)
 
 
-def check_errors(fmt: str, text: str, chunks: list[Any], **options: Any) -> None:
-    """Lenient: nothing raises, errors are positioned exactly.  Strict: only
-    ParseError, at the lenient run's first error, with every event before it."""
-    events = run(fmt, chunks, **options)
-    errors = typed(events, "error")
-    for e in errors:
-        assert e.code in ERROR_CODES
-        assert 0 <= e.offset <= len(text)
-        assert (e.line, e.column) == position(text, e.offset)
-    check_calls(text, events)
-    before_first = coalesce(events[: events.index(errors[0])] if errors else events)
-    parser = toolwire.parser(fmt, strict=True, **options)
-    got: list[Any] = []
-    try:
-        for chunk in chunks:
-            got += parser.feed(chunk)
-        got += parser.close()
-    except toolwire.ParseError as exc:
-        assert errors
-        first = errors[0]
-        assert (exc.code, exc.offset, exc.line, exc.column) == (
-            first.code,
-            first.offset,
-            first.line,
-            first.column,
-        )
-        assert coalesce(got + exc.events) == before_first
-    else:
-        assert not errors
-        assert coalesce(got) == before_first
-
-
-@given(
-    fmt=st.sampled_from(FORMATS),
-    text=st.one_of(arbitrary_texts, documents().map(lambda d: d.text)),
-    data=st.data(),
-    prompt=st.sampled_from([None, THINK_ON_47]),
+ARBITRARY_INPUT = ArbitraryInput(
+    st.tuples(
+        st.sampled_from(FORMATS),
+        st.one_of(arbitrary_texts, documents().map(lambda d: d.text)),
+        st.sampled_from([None, THINK_ON_47]).map(
+            lambda p: {"generation_prompt": p, "tools": TOOLS}
+        ),
+    ),
+    check_calls,
 )
-def test_arbitrary_input_clear_errors_and_chunk_invariance(
-    fmt: str, text: str, data: st.DataObject, prompt: str | None
-) -> None:
-    options = {"generation_prompt": prompt, "tools": TOOLS}
-    payload: Any = text.encode("utf-8") if data.draw(st.booleans()) else text
-    chunks = data.draw(chunkings(payload))
-    check_errors(fmt, text, chunks, **options)
-    assert coalesce(run(fmt, chunks, **options)) == coalesce(run(fmt, [text], **options))
+"""Arbitrary GLM input, checked by tests/test_guarantees.py."""
 
 
 @pytest.mark.parametrize("fmt", FORMATS)

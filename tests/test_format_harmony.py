@@ -32,7 +32,7 @@ from lark.exceptions import UnexpectedInput
 import toolwire
 from tests import oracle
 from tests.conftest import chunkings, coalesce, run
-from tests.oracle import calls, chunk_holding, content, reasoning
+from tests.oracle import ArbitraryInput, calls, chunk_holding, content, reasoning
 from toolwire import (
     Error,
     Finish,
@@ -1325,22 +1325,11 @@ def test_code_bodies_any_chunking_and_limit(
 # -- guarantee 6: clear errors ---------------------------------------------------------------------
 
 
-@given(text=st.one_of(arbitrary_texts, lark_streams), data=st.data())
-def test_only_parse_error_escapes_in_strict_mode(text: str, data: st.DataObject) -> None:
-    chunks = data.draw(st.one_of(chunkings(text), chunkings(text.encode("utf-8"))))
-    prompt = data.draw(st.sampled_from([None, PROMPT]))
-    parser = toolwire.parser(FORMAT, strict=True, generation_prompt=prompt, tools=TOOLS)
-    try:
-        for chunk in chunks:
-            parser.feed(chunk)
-        parser.close()
-    except ParseError as exc:
-        assert exc.code in {c.value for c in toolwire.ErrorCode}
-        assert exc.code != "internal_error"
-
-
-@given(text=arbitrary_texts, data=st.data())
-def test_lenient_mode_never_raises_and_reports_codes(text: str, data: st.DataObject) -> None:
-    chunks = data.draw(chunkings(text))
-    events = parse(chunks, tools=TOOLS)
-    assert "internal_error" not in errors(events)
+ARBITRARY_INPUT = ArbitraryInput(
+    st.tuples(
+        st.just(FORMAT),
+        st.one_of(arbitrary_texts, lark_streams),
+        st.sampled_from([None, PROMPT]).map(lambda p: {"generation_prompt": p, "tools": TOOLS}),
+    )
+)
+"""Arbitrary harmony input, checked by tests/test_guarantees.py."""

@@ -35,6 +35,7 @@ from lark import Lark
 import toolwire
 from tests.conftest import chunkings, coalesce, run
 from tests.oracle import (
+    ArbitraryInput,
     OracleDoc,
     chunk_holding,
     feed_each,
@@ -1010,45 +1011,6 @@ def test_grammar_documents(text: str, data: st.DataObject) -> None:
 # -- arbitrary input: clear errors --------------------------------------------------------------
 
 
-def check_errors(
-    fmt: str,
-    text: str,
-    chunks: list[Any],
-    arguments_of: Callable[[Any], Any] = json_arguments,
-    **options: Any,
-) -> None:
-    """Lenient: nothing raises, every error has a documented code and its exact
-    position.  Strict: only ParseError, at the lenient run's first error, with every
-    event before it."""
-    events = run(fmt, chunks, **options)
-    found = typed(events, "error")
-    for e in found:
-        assert e.code in ERROR_CODES
-        assert 0 <= e.offset <= len(text)
-        assert (e.line, e.column) == position(text, e.offset)
-    check_calls(text, events, arguments_of)
-    before_first = coalesce(events[: events.index(found[0])] if found else events)
-    parser = toolwire.parser(fmt, strict=True, **options)
-    got: list[Any] = []
-    try:
-        for chunk in chunks:
-            got += parser.feed(chunk)
-        got += parser.close()
-    except ParseError as exc:
-        assert found
-        first = found[0]
-        assert (exc.code, exc.offset, exc.line, exc.column) == (
-            first.code,
-            first.offset,
-            first.line,
-            first.column,
-        )
-        assert coalesce(got + exc.events) == before_first
-    else:
-        assert not found
-        assert coalesce(got) == before_first
-
-
 arbitrary_texts = st.lists(
     st.one_of(
         st.sampled_from([*FRAGMENTS, '{"name": "f", "arguments": {}}', "\n</tool_call>"]),
@@ -1059,17 +1021,17 @@ arbitrary_texts = st.lists(
 ).map("".join)
 
 
-@given(
-    text=st.one_of(arbitrary_texts, documents().map(lambda d: d.text)),
-    prompt=st.sampled_from([None, FORCED_OPEN, THINKING_OFF]),
-    tools=st.sampled_from([None, TOOLS]),
-    data=st.data(),
+ARBITRARY_INPUT = ArbitraryInput(
+    st.tuples(
+        st.just(FORMAT),
+        st.one_of(arbitrary_texts, documents().map(lambda d: d.text)),
+        st.fixed_dictionaries(
+            {
+                "generation_prompt": st.sampled_from([None, FORCED_OPEN, THINKING_OFF]),
+                "tools": st.sampled_from([None, TOOLS]),
+            }
+        ),
+    ),
+    check_calls,
 )
-def test_arbitrary_input_clear_errors_and_chunk_invariance(
-    text: str, prompt: str | None, tools: Any, data: st.DataObject
-) -> None:
-    options = {"generation_prompt": prompt, "tools": tools}
-    payload: Any = text.encode("utf-8") if data.draw(st.booleans()) else text
-    chunks = data.draw(chunkings(payload))
-    check_errors(FORMAT, text, chunks, **options)
-    assert coalesce(run(FORMAT, chunks, **options)) == coalesce(run(FORMAT, [text], **options))
+"""Arbitrary hermes input, checked by tests/test_guarantees.py."""

@@ -33,6 +33,7 @@ from lark import Lark
 import toolwire
 from tests.conftest import chunkings, coalesce, run
 from tests.oracle import (
+    ArbitraryInput,
     OracleDoc,
     chunk_holding,
     feed_each,
@@ -43,7 +44,6 @@ from tests.oracle import (
 )
 from tests.test_format_hermes import (
     check_calls,
-    check_errors,
     dumps,
     json_arguments,
     json_values,
@@ -1177,17 +1177,22 @@ arbitrary_texts = st.lists(
 ).map("".join)
 
 
-@given(
-    text=st.one_of(arbitrary_texts, documents().map(lambda d: d.text)),
-    prompt=st.sampled_from([None, HEADER]),
-    tools=st.sampled_from([None, TOOLS]),
-    data=st.data(),
+def check_llama_calls(text: str, events: list[Any]) -> None:
+    """hermes' call checks, with llama3-json's arguments (``parameters``)."""
+    check_calls(text, events, llama_arguments)
+
+
+ARBITRARY_INPUT = ArbitraryInput(
+    st.tuples(
+        st.just(FORMAT),
+        st.one_of(arbitrary_texts, documents().map(lambda d: d.text)),
+        st.fixed_dictionaries(
+            {
+                "generation_prompt": st.sampled_from([None, HEADER]),
+                "tools": st.sampled_from([None, TOOLS]),
+            }
+        ),
+    ),
+    check_llama_calls,
 )
-def test_arbitrary_input_clear_errors_and_chunk_invariance(
-    text: str, prompt: str | None, tools: Any, data: st.DataObject
-) -> None:
-    options = {"generation_prompt": prompt, "tools": tools}
-    payload: Any = text.encode("utf-8") if data.draw(st.booleans()) else text
-    chunks = data.draw(chunkings(payload))
-    check_errors(FORMAT, text, chunks, llama_arguments, **options)
-    assert coalesce(run(FORMAT, chunks, **options)) == coalesce(run(FORMAT, [text], **options))
+"""Arbitrary llama3-json input, checked by tests/test_guarantees.py."""

@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from test_pylit import canonical, kwargs_texts
 
 import toolwire
+from tests.oracle import ArbitraryInput
 from toolwire import (
     Error,
     Finish,
@@ -473,28 +474,6 @@ arbitrary = st.one_of(
 )
 
 
-@given(text=arbitrary, data=st.data())
-def test_malformed_input_is_chunk_invariant(text: str, data: st.DataObject) -> None:
-    whole = run(FORMAT, [text])
-    assert coalesce(run(FORMAT, _chunks(data, text))) == coalesce(whole)
-    # Whatever went wrong, every reported call is a complete "name(...)" of the text.
-    for call in calls(whole):
-        start, end = call.span
-        assert text[start:end] == f"{call.name}({call.raw})"
-
-
-@given(text=arbitrary, data=st.data())
-def test_strict_mode_raises_only_parse_error(text: str, data: st.DataObject) -> None:
-    parser = toolwire.parser(FORMAT, strict=True)
-    try:
-        for chunk in _chunks(data, text):
-            parser.feed(chunk)
-        parser.close()
-    except ParseError as exc:
-        assert exc.code != "internal_error"
-        assert exc.offset is not None and 0 <= exc.offset <= len(text)
-
-
 def test_a_malformed_call_in_a_list_does_not_take_the_next_one() -> None:
     """The broken call is skipped to its closing ``)`` (not one inside a string); the
     next call of the list still counts, in any chunking."""
@@ -507,3 +486,16 @@ def test_a_malformed_call_in_a_list_does_not_take_the_next_one() -> None:
     assert [e.to_json() for e in one_by_one if not e.type.endswith("delta")] == [
         e.to_json() for e in whole if not e.type.endswith("delta")
     ]
+
+
+def check_call_spans(text: str, events: list[Any]) -> None:
+    """Whatever went wrong, every reported call is a complete ``name(...)`` of the text."""
+    for call in calls(events):
+        start, end = call.span
+        assert text[start:end] == f"{call.name}({call.raw})"
+
+
+ARBITRARY_INPUT = ArbitraryInput(
+    st.tuples(st.just(FORMAT), arbitrary, st.just({})), check_call_spans
+)
+"""Arbitrary (malformed) llama4-pythonic input, checked by tests/test_guarantees.py."""

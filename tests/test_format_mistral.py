@@ -27,7 +27,7 @@ from lark import Lark
 
 import toolwire
 from tests.conftest import chunkings, coalesce, run
-from tests.oracle import OracleDoc, chunk_holding, feed_each, position, summary, typed
+from tests.oracle import ArbitraryInput, OracleDoc, chunk_holding, feed_each, summary, typed
 
 FORMAT = "mistral"
 TC, ARGS, CALL_ID = "[TOOL_CALLS]", "[ARGS]", "[CALL_ID]"
@@ -850,48 +850,14 @@ arbitrary_texts = st.lists(
 ).map("".join)
 
 
-def check_errors(text: str, chunks: list[Any], **options: Any) -> None:
-    """Lenient: nothing raises, errors are positioned exactly.  Strict: only
-    ParseError, at the lenient run's first error, with every event before it."""
-    events = run(FORMAT, chunks, **options)
-    errors = typed(events, "error")
-    for e in errors:
-        assert e.code in ERROR_CODES
-        assert 0 <= e.offset <= len(text)
-        assert (e.line, e.column) == position(text, e.offset)
-    check_calls(text, events)
-    before_first = coalesce(events[: events.index(errors[0])] if errors else events)
-    parser = toolwire.parser(FORMAT, strict=True, **options)
-    got: list[Any] = []
-    try:
-        for chunk in chunks:
-            got += parser.feed(chunk)
-        got += parser.close()
-    except toolwire.ParseError as exc:
-        assert errors
-        first = errors[0]
-        assert (exc.code, exc.offset, exc.line, exc.column) == (
-            first.code,
-            first.offset,
-            first.line,
-            first.column,
-        )
-        assert coalesce(got + exc.events) == before_first
-    else:
-        assert not errors
-        assert coalesce(got) == before_first
-
-
-@given(
-    text=st.one_of(arbitrary_texts, documents().map(lambda d: d.text)),
-    data=st.data(),
-    prompt=st.sampled_from([None, "[/INST]", "[/INST][THINK]"]),
+ARBITRARY_INPUT = ArbitraryInput(
+    st.tuples(
+        st.just(FORMAT),
+        st.one_of(arbitrary_texts, documents().map(lambda d: d.text)),
+        st.sampled_from([None, "[/INST]", "[/INST][THINK]"]).map(
+            lambda p: {"generation_prompt": p}
+        ),
+    ),
+    check_calls,
 )
-def test_arbitrary_input_clear_errors_and_chunk_invariance(
-    text: str, data: st.DataObject, prompt: str | None
-) -> None:
-    payload: Any = text.encode("utf-8") if data.draw(st.booleans()) else text
-    chunks = data.draw(chunkings(payload))
-    check_errors(text, chunks, generation_prompt=prompt)
-    whole = coalesce(run(FORMAT, [text], generation_prompt=prompt))
-    assert coalesce(run(FORMAT, chunks, generation_prompt=prompt)) == whole
+"""Arbitrary mistral input, checked by tests/test_guarantees.py."""

@@ -24,6 +24,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 import toolwire
+from tests.oracle import ArbitraryInput
 from toolwire import (
     ErrorCode,
     Finish,
@@ -1062,17 +1063,17 @@ def test_layout_before_an_error_is_delivered_whatever_the_chunking() -> None:
     assert coalesce(run(FORMAT, [src])) == coalesce(run(FORMAT, [src[:-2], src[-2:]]))
 
 
-@given(tag_soup, st.data())
-def test_arbitrary_text(text: str, data: st.DataObject) -> None:
-    """Lenient: no exception and chunk invariance; strict: only ParseError."""
-    prompt = data.draw(st.sampled_from([None, FORCED_OPEN]))
-    tools = data.draw(st.sampled_from([None, TOOLS]))
-    whole = coalesce(run(FORMAT, [text], generation_prompt=prompt, tools=tools))
-    payload: Any = text.encode("utf-8") if data.draw(st.booleans()) else text
-    chunks = data.draw(chunkings(payload))
-    got = coalesce(run(FORMAT, chunks, generation_prompt=prompt, tools=tools))
-    assert without_layout_before_errors(got) == without_layout_before_errors(whole)
-    try:
-        run(FORMAT, chunks, generation_prompt=prompt, tools=tools, strict=True)
-    except ParseError as exc:
-        assert exc.code in {c.value for c in ErrorCode} - {ErrorCode.INTERNAL_ERROR}
+ARBITRARY_INPUT = ArbitraryInput(
+    st.tuples(
+        st.just(FORMAT),
+        tag_soup,
+        st.fixed_dictionaries(
+            {
+                "generation_prompt": st.sampled_from([None, FORCED_OPEN]),
+                "tools": st.sampled_from([None, TOOLS]),
+            }
+        ),
+    ),
+    normalise=without_layout_before_errors,
+)
+"""Arbitrary qwen3-coder input, checked by tests/test_guarantees.py."""

@@ -35,7 +35,15 @@ from lark import Lark
 
 import toolwire
 from tests import oracle
-from tests.oracle import OracleDoc, chunk_holding, position, strip_messages, typed
+from tests.oracle import (
+    ArbitraryInput,
+    OracleDoc,
+    check_clear_errors,
+    chunk_holding,
+    position,
+    strip_messages,
+    typed,
+)
 from toolwire.registry import compiled
 
 FORMAT = "tags"
@@ -950,54 +958,6 @@ def test_large_input_one_char_at_a_time(prefix: str, unit: str, suffix: str) -> 
 # -- guarantee 6: clear errors --------------------------------------------------------------
 
 
-def check_errors(text: str, chunks: list[Any]) -> None:
-    """Lenient: nothing raises, errors are well-formed and positioned exactly.  Strict:
-    only ParseError, for the lenient run's first error, with every event before it,
-    and the parser stays failed."""
-    events = run(FORMAT, chunks)  # lenient: must not raise anything
-    errors = typed(events, "error")
-    for e in errors:
-        assert e.code in ERROR_CODES, e
-        assert type(e.offset) is int and type(e.line) is int and type(e.column) is int, e
-        assert 0 <= e.offset <= len(text), e
-        assert (e.line, e.column) == position(text, e.offset), (text, e)
-        assert isinstance(e.message, str) and e.message
-    before_first = coalesce(events[: events.index(errors[0])] if errors else events)
-    parser = toolwire.parser(FORMAT, strict=True)
-    got: list[Any] = []
-    try:
-        for chunk in chunks:
-            got += parser.feed(chunk)
-        got += parser.close()
-    except toolwire.ParseError as exc:
-        assert errors, f"strict mode raised {exc.code} at {exc.offset}, lenient reported none"
-        first = errors[0]
-        assert (exc.code, exc.offset, exc.line, exc.column) == (
-            first.code,
-            first.offset,
-            first.line,
-            first.column,
-        )
-        assert coalesce(got + exc.events) == before_first
-        with pytest.raises(toolwire.ParseError):
-            parser.feed("more")
-        with pytest.raises(toolwire.ParseError):
-            parser.close()
-    else:
-        assert not errors, f"strict mode did not raise for {errors[0]}"
-        assert coalesce(got) == before_first
-
-
-@given(text=any_document, data=st.data())
-def test_clear_errors_str(text: str, data: st.DataObject) -> None:
-    check_errors(text, data.draw(chunkings(text)))
-
-
-@given(text=any_document, data=st.data())
-def test_clear_errors_bytes(text: str, data: st.DataObject) -> None:
-    check_errors(text, data.draw(chunkings(text.encode("utf-8"))))
-
-
 INVALID_UTF8 = [
     b"\xff",
     b"\xfe",
@@ -1026,7 +986,7 @@ def bytes_with_invalid_utf8(draw: st.DrawFn) -> bytes:
 @given(data=bytes_with_invalid_utf8(), chunks=st.data())
 def test_clear_errors_invalid_utf8(data: bytes, chunks: st.DataObject) -> None:
     """Offsets count decoded characters: invalid bytes take no room."""
-    check_errors(data.decode("utf-8", "ignore"), chunks.draw(chunkings(data)))
+    check_clear_errors(FORMAT, data.decode("utf-8", "ignore"), chunks.draw(chunkings(data)))
     whole = coalesce(run(FORMAT, [data]))
     assert coalesce(run(FORMAT, chunks.draw(chunkings(data)))) == whole
     codes = [e["code"] for e in whole if e["type"] == "error"]
@@ -1037,7 +997,7 @@ def test_clear_errors_invalid_utf8(data: bytes, chunks: st.DataObject) -> None:
 @given(doc=documents(), data=st.data())
 def test_clear_errors_positions_of_generated_errors(doc: Doc, data: st.DataObject) -> None:
     """Errors of generated broken documents: exact positions (the oracle's)."""
-    check_errors(doc.text, data.draw(chunkings(doc.text)))
+    check_clear_errors(FORMAT, doc.text, data.draw(chunkings(doc.text)))
 
 
 def _lone_surrogates(value: Any) -> bool:
@@ -1140,3 +1100,7 @@ def test_invalid_json_flagged_exactly_when_the_body_is_not_json(body: str, after
         and next(iter(value), None) not in ("name", "arguments", "parameters")
     ):
         assert [(c.arguments, c.raw) for c in calls] == [(value, body.strip(JSON_WS))], codes
+
+
+ARBITRARY_INPUT = ArbitraryInput(st.tuples(st.just(FORMAT), any_document, st.just({})))
+"""Any tags document, checked by tests/test_guarantees.py."""
