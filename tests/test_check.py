@@ -339,3 +339,31 @@ def test_check_the_corpus_provider_bodies_as_a_dataset(tmp_path: Path) -> None:
         assert [e["code"] for e in result["errors"]] == codes, path.name
         assert result["valid"] == (not codes)
     assert code == (1 if any(not r["valid"] for r in results) else 0)
+
+
+def test_progress_shows_on_a_terminal_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from toolwire.cli import check as check_cli
+
+    data = write_jsonl(tmp_path / "d.jsonl", [conversation('{"city": "a"}')] * 300)
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    ticks = iter(range(0, 10_000, 1))
+    monkeypatch.setattr(check_cli.time, "monotonic", lambda: next(ticks) / 10)
+    for err, shown in ((Terminal(), True), (io.StringIO(), False)):
+        out = io.StringIO()
+        args = check_cli_args(str(data))
+        assert check_cli.run(args, out, err) == 0
+        text = err.getvalue()
+        assert ("records" in text and "/s" in text and "ETA" in text) is shown, text
+
+
+def check_cli_args(data: str) -> Any:
+    import argparse
+
+    return argparse.Namespace(
+        data=data, format="auto", field=None, tools=None, no_schema=False, input="auto",
+        jobs=1, report=None, jsonl=False,
+    )  # fmt: skip
