@@ -13,10 +13,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
 
 import toolwire
-from tests.conftest import coalesce, run
+from tests.conftest import chunkings, coalesce, run
 from toolwire import ReasoningDelta, TextDelta, ToolCall
 
 
@@ -139,6 +140,85 @@ def chunk_holding(text: str, chunks: list[Any], offset: int) -> int:
         if end > at:
             return k
     raise AssertionError(f"offset {offset} lies past the last chunk")
+
+
+# -- generated documents: the drivers every format's oracle tests share --------------------------
+
+CallText = Callable[[str, Any], None]
+"""A format's assertions about the text of a completed call (``text``, the event)."""
+
+
+def earliest_completion(
+    fmt: str, text: str, chunks: list[Any], completes: CallText | None = None, **options: Any
+) -> list[list[Any]]:
+    """The events of each feed() and of close(), after asserting that every tool_call
+    comes out of the feed() whose chunk holds its completing character
+    (``span[1] - 1``); ``completes`` checks the format's own completing text."""
+    outs = feed_each(fmt, chunks, **options)
+    for k, out in enumerate(outs):
+        for done in typed(out, "tool_call"):
+            if completes is not None:
+                completes(text, done)
+            assert k == chunk_holding(text, chunks, done.span[1] - 1), (done, k)
+    return outs
+
+
+def closing_brace(text: str, done: Any) -> None:
+    """A JSON-bodied call completes at its object's ``}``."""
+    assert text[done.span[1] - 1] == "}"
+
+
+def chunked_oracle(
+    data: Any,
+    text: str,
+    earliest: Callable[[list[Any]], list[list[Any]]],
+    check: Callable[[list[dict[str, Any]]], None],
+) -> None:
+    """The oracle ``check`` under a generated chunking of ``text``, as str or as UTF-8
+    bytes; ``earliest(chunks)`` feeds them, checking each call's completing feed()."""
+    payload: Any = text.encode("utf-8") if data.draw(st.booleans()) else text
+    outs = earliest(data.draw(chunkings(payload)))
+    check(coalesce(event for out in outs for event in out))
+
+
+def whole_char_byte_oracle(
+    fmt: str, text: str, check: Callable[[list[dict[str, Any]]], None], **options: Any
+) -> None:
+    """The oracle ``check`` on the whole text; one character and one byte per feed()
+    give the same coalesced events."""
+    whole = coalesce(run(fmt, [text], **options))
+    check(whole)
+    assert coalesce(run(fmt, list(text), **options)) == whole
+    raw = text.encode("utf-8")
+    assert coalesce(run(fmt, [raw[i : i + 1] for i in range(len(raw))], **options)) == whole
+
+
+def check_cut(events: list[dict[str, Any]], expected: list[dict[str, Any]]) -> list[str]:
+    """A document cut inside a call: everything expected before the cut, then one
+    ``truncated`` or ``unexpected_text`` error and no call, text or reasoning; returns
+    the error codes after the expected events."""
+    n = len(expected)
+    assert events[:n] == expected
+    rest = events[n:]
+    errors = [e["code"] for e in rest if e["type"] == "error"]
+    assert errors in (["truncated"], ["unexpected_text"]), rest
+    assert not [e for e in rest if e["type"] in ("tool_call", "text_delta", "reasoning_delta")]
+    return errors
+
+
+def check_truncated_at_end(
+    events: list[dict[str, Any]], expected: list[dict[str, Any]], text: str
+) -> None:
+    """A document cut inside a call whose start and argument text may have gone out:
+    the expected events, maybe those, then ``truncated`` at the end of the text."""
+    n = len(expected)
+    assert events[:n] == expected
+    rest = events[n:]
+    kinds = [e["type"] for e in rest if e["type"] not in ("tool_call_start", "tool_call_delta")]
+    assert kinds == ["error"], rest
+    line, column = position(text, len(text))
+    end = {"type": "error", "code": "truncated", "offset": len(text), "line": line}
+    assert rest[-1] == {**end, "column": column}
 
 
 # -- arbitrary input: the checks every format shares ---------------------------------------------

@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from functools import partial
 from importlib import resources
 from typing import Any
 
@@ -35,11 +36,13 @@ from tests.conftest import chunkings, coalesce, run
 from tests.oracle import (
     ArbitraryInput,
     OracleDoc,
-    chunk_holding,
-    feed_each,
+    check_cut,
+    chunked_oracle,
+    earliest_completion,
     strip_messages,
     summary,
     typed,
+    whole_char_byte_oracle,
 )
 from toolwire import ToolCall
 from toolwire.registry import compiled
@@ -847,12 +850,7 @@ def check_oracle(doc: Doc, events: list[dict[str, Any]]) -> None:
     elif doc.tail in ("open_think", "open_section"):
         assert events == doc.events
     else:
-        n = len(doc.events)
-        assert events[:n] == doc.events
-        rest = events[n:]
-        errors = [e for e in rest if e["type"] == "error"]
-        assert len(errors) == 1 and errors[0]["code"] in ("truncated", "unexpected_text"), rest
-        assert not [e for e in rest if e["type"] in ("tool_call", "text_delta", "reasoning_delta")]
+        check_cut(events, doc.events)
 
 
 @given(doc=documents(), data=st.data())
@@ -860,20 +858,14 @@ def test_oracle_events_and_earliest_completion(doc: Doc, data: st.DataObject) ->
     """Nothing lost, nothing added: every block, call and error of the document, with
     its offsets, whatever the chunking (str or UTF-8 bytes); each tool_call from the
     feed() that delivers its closing ``}``."""
-    payload: Any = doc.text.encode("utf-8") if data.draw(st.booleans()) else doc.text
-    chunks = data.draw(chunkings(payload))
-    outs = check_earliest_completion(doc.fmt, doc.text, chunks, generation_prompt=doc.prompt)
-    check_oracle(doc, coalesce(event for out in outs for event in out))
+    feed = partial(check_earliest_completion, doc.fmt, doc.text, generation_prompt=doc.prompt)
+    chunked_oracle(data, doc.text, feed, partial(check_oracle, doc))
 
 
 @given(doc=documents())
 def test_oracle_char_by_char_and_byte_by_byte(doc: Doc) -> None:
-    whole = coalesce(run(doc.fmt, [doc.text], generation_prompt=doc.prompt))
-    check_oracle(doc, whole)
-    assert coalesce(run(doc.fmt, list(doc.text), generation_prompt=doc.prompt)) == whole
-    raw = doc.text.encode("utf-8")
-    one = [raw[i : i + 1] for i in range(len(raw))]
-    assert coalesce(run(doc.fmt, one, generation_prompt=doc.prompt)) == whole
+    check = partial(check_oracle, doc)
+    whole_char_byte_oracle(doc.fmt, doc.text, check, generation_prompt=doc.prompt)
 
 
 def check_earliest_completion(
@@ -881,14 +873,12 @@ def check_earliest_completion(
 ) -> list[list[Any]]:
     """Each tool_call comes out of the feed() whose chunk holds its closing ``}``;
     returns the events of each feed() and of close()."""
-    outs = feed_each(fmt, chunks, **options)
-    for k, out in enumerate(outs):
-        for call in typed(out, "tool_call"):
-            last = call.span[1] - 1
-            assert text[last] == "}"
-            assert text[call.span[0] :].startswith((CB, "<｜tool"))
-            assert k == chunk_holding(text, chunks, last), (call, k)
-    return outs
+    return earliest_completion(fmt, text, chunks, _completes, **options)
+
+
+def _completes(text: str, call: Any) -> None:
+    assert text[call.span[1] - 1] == "}"
+    assert text[call.span[0] :].startswith((CB, "<｜tool"))
 
 
 # -- the grammar-driven generator -------------------------------------------------------

@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from functools import partial
 from importlib import resources
 from typing import Any
 
@@ -35,11 +36,14 @@ from tests.conftest import chunkings, coalesce, run
 from tests.oracle import (
     ArbitraryInput,
     OracleDoc,
-    chunk_holding,
+    check_cut,
+    chunked_oracle,
+    earliest_completion,
     feed_each,
     strip_messages,
     summary,
     typed,
+    whole_char_byte_oracle,
 )
 from toolwire.registry import compiled
 
@@ -769,14 +773,9 @@ def check_oracle(doc: Doc, events: list[dict[str, Any]]) -> None:
     elif doc.tail == "open_think":
         assert events == doc.events
     else:  # cut_call: the call may have started, but never completes
-        n = len(doc.events)
-        assert events[:n] == doc.events
-        rest = events[n:]
-        errors = [e["code"] for e in rest if e["type"] == "error"]
-        assert errors in (["truncated"], ["unexpected_text"]), rest
+        errors = check_cut(events, doc.events)
         if doc.text.endswith("<tool_call>"):
-            assert errors == ["truncated"], rest
-        assert not [e for e in rest if e["type"] in ("tool_call", "text_delta", "reasoning_delta")]
+            assert errors == ["truncated"], events
 
 
 def check_earliest_completion(
@@ -784,14 +783,12 @@ def check_earliest_completion(
 ) -> list[list[Any]]:
     """Each tool_call comes out of the feed() whose chunk holds the ``>`` of its
     ``</tool_call>``."""
-    outs = feed_each(fmt, chunks, **options)
-    for k, out in enumerate(outs):
-        for done in typed(out, "tool_call"):
-            last = done.span[1] - 1
-            assert text[: last + 1].endswith("</tool_call>")
-            assert text[done.span[0] :].startswith("<tool_call>" + done.name)
-            assert k == chunk_holding(text, chunks, last), (done, k)
-    return outs
+    return earliest_completion(fmt, text, chunks, _completes, **options)
+
+
+def _completes(text: str, done: Any) -> None:
+    assert text[: done.span[1]].endswith("</tool_call>")
+    assert text[done.span[0] :].startswith("<tool_call>" + done.name)
 
 
 @given(doc=documents(), data=st.data())
@@ -799,21 +796,15 @@ def test_oracle_events_and_earliest_completion(doc: Doc, data: st.DataObject) ->
     """Every block, call (typed by the schema) and error of the document with its
     offsets, whatever the chunking (str or UTF-8 bytes); each tool_call from the feed()
     with the ``>`` of its ``</tool_call>``."""
-    payload: Any = doc.text.encode("utf-8") if data.draw(st.booleans()) else doc.text
-    chunks = data.draw(chunkings(payload))
     options = {"generation_prompt": doc.prompt, "tools": doc.tools()}
-    outs = check_earliest_completion(doc.fmt, doc.text, chunks, **options)
-    check_oracle(doc, coalesce(event for out in outs for event in out))
+    feed = partial(check_earliest_completion, doc.fmt, doc.text, **options)
+    chunked_oracle(data, doc.text, feed, partial(check_oracle, doc))
 
 
 @given(doc=documents())
 def test_oracle_char_by_char_and_byte_by_byte(doc: Doc) -> None:
     options = {"generation_prompt": doc.prompt, "tools": doc.tools()}
-    whole = coalesce(run(doc.fmt, [doc.text], **options))
-    check_oracle(doc, whole)
-    assert coalesce(run(doc.fmt, list(doc.text), **options)) == whole
-    raw = doc.text.encode("utf-8")
-    assert coalesce(run(doc.fmt, [raw[i : i + 1] for i in range(len(raw))], **options)) == whole
+    whole_char_byte_oracle(doc.fmt, doc.text, partial(check_oracle, doc), **options)
 
 
 # -- the grammar-driven generator -------------------------------------------------------

@@ -23,6 +23,7 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from importlib import resources
 from typing import Any
 
@@ -37,12 +38,15 @@ from tests.conftest import chunkings, coalesce, run
 from tests.oracle import (
     ArbitraryInput,
     OracleDoc,
-    chunk_holding,
-    feed_each,
+    check_truncated_at_end,
+    chunked_oracle,
+    closing_brace,
+    earliest_completion,
     position,
     strip_messages,
     summary,
     typed,
+    whole_char_byte_oracle,
 )
 from toolwire import ParseError
 from toolwire.registry import compiled
@@ -893,20 +897,7 @@ def check_oracle(doc: Doc, events: list[dict[str, Any]]) -> None:
     elif doc.tail == "open_think":
         assert events == doc.events
     else:  # cut_call: everything before the call, maybe its start and argument text
-        n = len(doc.events)
-        assert events[:n] == doc.events
-        rest = events[n:]
-        assert [
-            e["type"] for e in rest if e["type"] not in ("tool_call_start", "tool_call_delta")
-        ] == ["error"], rest
-        line, column = position(doc.text, len(doc.text))
-        assert rest[-1] == {
-            "type": "error",
-            "code": "truncated",
-            "offset": len(doc.text),
-            "line": line,
-            "column": column,
-        }
+        check_truncated_at_end(events, doc.events, doc.text)
 
 
 def check_earliest_completion(
@@ -914,33 +905,21 @@ def check_earliest_completion(
 ) -> list[list[Any]]:
     """Each tool_call comes out of the feed() whose chunk holds its completing ``}``
     (``span[1] - 1``); returns the events of each feed() and of close()."""
-    outs = feed_each(fmt, chunks, **options)
-    for k, out in enumerate(outs):
-        for done in typed(out, "tool_call"):
-            last = done.span[1] - 1
-            assert text[last] == "}"
-            assert k == chunk_holding(text, chunks, last), (done, k)
-    return outs
+    return earliest_completion(fmt, text, chunks, closing_brace, **options)
 
 
 @given(doc=documents(), data=st.data())
 def test_oracle_events_and_earliest_completion(doc: Doc, data: st.DataObject) -> None:
     """Every block, call and error of the document with its offsets, whatever the
     chunking (str or UTF-8 bytes); each tool_call from the feed() holding its ``}``."""
-    payload: Any = doc.text.encode("utf-8") if data.draw(st.booleans()) else doc.text
-    chunks = data.draw(chunkings(payload))
-    outs = check_earliest_completion(doc.text, chunks, generation_prompt=doc.prompt)
-    check_oracle(doc, coalesce(event for out in outs for event in out))
+    feed = partial(check_earliest_completion, doc.text, generation_prompt=doc.prompt)
+    chunked_oracle(data, doc.text, feed, partial(check_oracle, doc))
 
 
 @given(doc=documents())
 def test_oracle_whole_char_by_char_and_byte_by_byte(doc: Doc) -> None:
-    whole = coalesce(run(FORMAT, [doc.text], generation_prompt=doc.prompt))
-    check_oracle(doc, whole)
-    assert coalesce(run(FORMAT, list(doc.text), generation_prompt=doc.prompt)) == whole
-    data = doc.text.encode("utf-8")
-    one = [data[i : i + 1] for i in range(len(data))]
-    assert coalesce(run(FORMAT, one, generation_prompt=doc.prompt)) == whole
+    check = partial(check_oracle, doc)
+    whole_char_byte_oracle(FORMAT, doc.text, check, generation_prompt=doc.prompt)
 
 
 # -- the grammar-driven generator ------------------------------------------------------------

@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from functools import partial
 from importlib import resources
 from typing import Any
 
@@ -34,11 +35,14 @@ from tests.conftest import chunkings, coalesce, run
 from tests.oracle import (
     ArbitraryInput,
     OracleDoc,
-    chunk_holding,
+    check_cut,
+    chunked_oracle,
+    earliest_completion,
     feed_each,
     strip_messages,
     summary,
     typed,
+    whole_char_byte_oracle,
 )
 from toolwire.formats.kimi_k2 import name_from_id
 from toolwire.registry import compiled
@@ -679,44 +683,31 @@ def check_oracle(doc: Doc, events: list[dict[str, Any]]) -> None:
     elif doc.tail in ("open_think", "open_section"):
         assert events == doc.events
     else:
-        n = len(doc.events)
-        assert events[:n] == doc.events
-        rest = events[n:]
-        errors = [e["code"] for e in rest if e["type"] == "error"]
-        assert errors in (["truncated"], ["unexpected_text"]), rest
-        assert not [e for e in rest if e["type"] in ("tool_call", "text_delta", "reasoning_delta")]
+        check_cut(events, doc.events)
 
 
 def check_earliest_completion(text: str, chunks: list[Any], **options: Any) -> list[list[Any]]:
     """Each tool_call comes out of the feed() whose chunk holds its closing ``}``."""
-    outs = feed_each(FMT, chunks, **options)
-    for k, out in enumerate(outs):
-        for done in typed(out, "tool_call"):
-            last = done.span[1] - 1
-            assert text[last] == "}"
-            assert text[done.span[0] :].startswith(CB)
-            assert k == chunk_holding(text, chunks, last), (done, k)
-    return outs
+    return earliest_completion(FMT, text, chunks, _completes, **options)
+
+
+def _completes(text: str, done: Any) -> None:
+    assert text[done.span[1] - 1] == "}"
+    assert text[done.span[0] :].startswith(CB)
 
 
 @given(doc=documents(), data=st.data())
 def test_oracle_events_and_earliest_completion(doc: Doc, data: st.DataObject) -> None:
     """Every block, call and error of the document with its offsets, whatever the
     chunking (str or UTF-8 bytes); each tool_call from the feed() with its ``}``."""
-    payload: Any = doc.text.encode("utf-8") if data.draw(st.booleans()) else doc.text
-    chunks = data.draw(chunkings(payload))
-    outs = check_earliest_completion(doc.text, chunks, generation_prompt=doc.prompt)
-    check_oracle(doc, coalesce(event for out in outs for event in out))
+    feed = partial(check_earliest_completion, doc.text, generation_prompt=doc.prompt)
+    chunked_oracle(data, doc.text, feed, partial(check_oracle, doc))
 
 
 @given(doc=documents())
 def test_oracle_char_by_char_and_byte_by_byte(doc: Doc) -> None:
-    whole = coalesce(run(FMT, [doc.text], generation_prompt=doc.prompt))
-    check_oracle(doc, whole)
-    assert coalesce(run(FMT, list(doc.text), generation_prompt=doc.prompt)) == whole
-    raw = doc.text.encode("utf-8")
-    one = [raw[i : i + 1] for i in range(len(raw))]
-    assert coalesce(run(FMT, one, generation_prompt=doc.prompt)) == whole
+    check = partial(check_oracle, doc)
+    whole_char_byte_oracle(FMT, doc.text, check, generation_prompt=doc.prompt)
 
 
 # -- the grammar-driven generator -------------------------------------------------------

@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from functools import partial
 from importlib import resources
 from typing import Any
 
@@ -35,12 +36,15 @@ from tests.conftest import chunkings, coalesce, run
 from tests.oracle import (
     ArbitraryInput,
     OracleDoc,
+    check_truncated_at_end,
     chunk_holding,
+    chunked_oracle,
     feed_each,
     position,
     strip_messages,
     summary,
     typed,
+    whole_char_byte_oracle,
 )
 from tests.test_format_hermes import (
     check_calls,
@@ -1078,39 +1082,21 @@ def check_oracle(doc: Doc, events: list[dict[str, Any]]) -> None:
     elif doc.tail == "announced":
         assert events == doc.events
     else:
-        n = len(doc.events)
-        assert events[:n] == doc.events
-        rest = events[n:]
-        kinds = [e["type"] for e in rest if e["type"] not in ("tool_call_start", "tool_call_delta")]
-        assert kinds == ["error"], rest
-        line, column = position(doc.text, len(doc.text))
-        assert rest[-1] == {
-            "type": "error",
-            "code": "truncated",
-            "offset": len(doc.text),
-            "line": line,
-            "column": column,
-        }
+        check_truncated_at_end(events, doc.events, doc.text)
 
 
 @given(doc=documents(), data=st.data())
 def test_oracle_events_and_earliest_completion(doc: Doc, data: st.DataObject) -> None:
     """Every block, call and error of the document with its offsets, whatever the
     chunking (str or UTF-8 bytes); each tool_call from the feed() holding its ``}``."""
-    payload: Any = doc.text.encode("utf-8") if data.draw(st.booleans()) else doc.text
-    chunks = data.draw(chunkings(payload))
-    outs = check_earliest_completion(doc.text, chunks, generation_prompt=doc.prompt)
-    check_oracle(doc, coalesce(event for out in outs for event in out))
+    feed = partial(check_earliest_completion, doc.text, generation_prompt=doc.prompt)
+    chunked_oracle(data, doc.text, feed, partial(check_oracle, doc))
 
 
 @given(doc=documents())
 def test_oracle_whole_char_by_char_and_byte_by_byte(doc: Doc) -> None:
-    whole = coalesce(run(FORMAT, [doc.text], generation_prompt=doc.prompt))
-    check_oracle(doc, whole)
-    assert coalesce(run(FORMAT, list(doc.text), generation_prompt=doc.prompt)) == whole
-    data = doc.text.encode("utf-8")
-    one = [data[i : i + 1] for i in range(len(data))]
-    assert coalesce(run(FORMAT, one, generation_prompt=doc.prompt)) == whole
+    check = partial(check_oracle, doc)
+    whole_char_byte_oracle(FORMAT, doc.text, check, generation_prompt=doc.prompt)
 
 
 # -- the grammar-driven generator ------------------------------------------------------------
