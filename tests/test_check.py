@@ -367,3 +367,21 @@ def check_cli_args(data: str) -> Any:
         data=data, format="auto", field=None, tools=None, no_schema=False, input="auto",
         jobs=1, report=None, jsonl=False,
     )  # fmt: skip
+
+
+def test_stream_errors_are_counted_for_their_tool() -> None:
+    text = (
+        '<tool_call>{"name": "get_weather", "arguments": {"city": 1}}</tool_call>'
+        '<tool_call>{"name": "get_time", "arguments": {}}</tool_call>'
+    )
+    result = check_record({"o": text}, 0, CheckOptions(field="o", tools=tuple(TOOLS)))
+    assert [(e["code"], e.get("tool")) for e in result.errors] == [
+        ("invalid_arguments", "get_weather"),
+        ("unknown_tool", "get_time"),
+    ]
+    summary = Summary()
+    summary.add(result)
+    assert summary.to_json()["tools"] == {
+        "get_time": {"calls": 0, "errors": 1},
+        "get_weather": {"calls": 1, "errors": 1},
+    }

@@ -16,6 +16,7 @@ Record-level problems that no parser reports have codes of their own:
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,6 +30,9 @@ from ..values.schema_check import ArgumentChecker
 from .records import CallRecord, TextStream, field_value, message_streams
 
 __all__ = ["INVALID_RECORD", "UNKNOWN_FORMAT", "CheckOptions", "RecordResult", "check_record"]
+
+_UNKNOWN = re.compile(r"call to unknown tool '([^']*)'")
+"""The tool an ``unknown_tool`` error names (its message says it)."""
 
 INVALID_RECORD = "invalid_record"
 UNKNOWN_FORMAT = "unknown_format"
@@ -160,10 +164,17 @@ def _check_stream(
         text = text.encode("utf-8")  # provider offsets count bytes of the body
     p = make_parser(fmt, tools=list(tools) or None, check_arguments=checker is not None)
     events = [*p.feed(text), *p.close()]
+    last_call: str | None = None  # a schema error follows its call's tool_call event
     for event in events:
         if isinstance(event, ToolCall):
             result.calls.append(event.name or "")
-        elif isinstance(event, Error):
+            last_call = event.name
+            continue
+        if isinstance(event, Error):
+            tool = last_call if event.code == ErrorCode.INVALID_ARGUMENTS else None
+            if event.code == ErrorCode.UNKNOWN_TOOL:
+                named = _UNKNOWN.search(event.message)
+                tool = named.group(1) if named else None
             result.add_error(
                 event.code,
                 event.message,
@@ -172,7 +183,9 @@ def _check_stream(
                 line=event.line,
                 column=event.column,
                 excerpt=_excerpt(text, event.offset),
+                tool=tool,
             )
+        last_call = None
 
 
 def _check_call(
