@@ -35,8 +35,9 @@ from collections.abc import (
     Iterable,
     Iterator,
     Mapping,
-    Sequence,
+    Sized,
 )
+from dataclasses import dataclass
 from functools import partial
 from typing import Any, Generic, Protocol, TypeAlias, TypeVar
 
@@ -67,7 +68,7 @@ class LoopSession(Protocol):
     @property
     def max_steps(self) -> int: ...
     @property
-    def turns(self) -> Sequence[object]: ...
+    def turns(self) -> Sized: ...
 
     def begin(self) -> Event: ...
     def end_of_output(self) -> list[Event]: ...
@@ -89,16 +90,15 @@ feed."""
 S = TypeVar("S", bound=LoopSession)
 
 
+@dataclass(slots=True)
 class Loop(Generic[S]):
-    """One loop's parts: its session, its tools and how a turn samples."""
+    """One loop's parts: its sampler, session and tools, and how a turn samples."""
 
-    def __init__(
-        self, session: S, tools: Mapping[str, Tool], timeout: float | None, concurrent: bool
-    ) -> None:
-        self.session = session
-        self.tools = tools
-        self.timeout = timeout
-        self.concurrent = concurrent
+    sampler: Callable[[Any], Any]
+    session: S
+    tools: Mapping[str, Tool]
+    timeout: float | None
+    concurrent: bool
 
     def sample(self) -> Any:
         """Call the sampler on the turn's prompt."""

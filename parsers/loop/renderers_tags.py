@@ -62,15 +62,13 @@ class HermesRenderer(Renderer):
         return f"<tool_call>\n{json_text({'name': name, 'arguments': arguments})}\n</tool_call>"
 
 
-class Qwen3CoderRenderer(Renderer):
-    """``qwen3-coder`` (Qwen3-Coder template): XML-ish calls with raw values; results
-    are ``<tool_response>`` blocks in one user turn.  The call completes at the
-    ``>`` of ``</function>``: only the block closer is left to close."""
+class Qwen3CoderRenderer(HermesRenderer):
+    """``qwen3-coder`` (Qwen3-Coder template): Hermes's turns and closer (the call
+    completes at the ``>`` of ``</function>``: only the block closer is left) with
+    XML-ish calls holding raw values; the ``<tool_response>`` blocks of one user turn
+    are laid out one per line."""
 
     format = "qwen3-coder"
-    end_of_turn = "<|im_end|>\n"
-    generation_prompt = "<|im_start|>assistant\n"
-    closer = "\n</tool_call><|im_end|>\n"
     result_frame = ("<tool_response>\n", "\n</tool_response>\n")
     results_frame = ("<|im_start|>user\n", "<|im_end|>\n")
 

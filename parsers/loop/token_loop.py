@@ -40,13 +40,7 @@ prefix property), so the whole rollout is one training datum with tool tokens ma
 from __future__ import annotations
 
 import inspect
-from collections.abc import (
-    AsyncIterator,
-    Callable,
-    Iterator,
-    Mapping,
-    Sequence,
-)
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextlib import aclosing
 from functools import partial
 from typing import Any, TypeAlias
@@ -86,19 +80,8 @@ class TokenLoop(Loop[TokenSession]):
     as ``(id, logprob)`` pairs, each completed call dispatched at once when asked), a
     whole sample is taken at once."""
 
-    def __init__(
-        self,
-        sample: TokenSampler,
-        session: TokenSession,
-        tools: Mapping[str, Tool],
-        timeout: float | None,
-        concurrent: bool,
-    ) -> None:
-        super().__init__(session, tools, timeout, concurrent)
-        self._sample = sample
-
     def sample(self) -> Any:
-        return self._sample(list(self.session.ids))
+        return self.sampler(list(self.session.ids))
 
     async def asample(self) -> Any:
         source = self.sample()

@@ -78,19 +78,8 @@ class TextLoop(Loop[TextSession]):
     """A text turn samples the prompt and feeds each chunk to the session; its tools
     run once the turn is cut (no eager dispatch: ``dispatch`` is not used)."""
 
-    def __init__(
-        self,
-        sample: Callable[[str], Any],
-        session: TextSession,
-        tools: Mapping[str, Tool],
-        timeout: float | None,
-        concurrent: bool,
-    ) -> None:
-        super().__init__(session, tools, timeout, concurrent)
-        self._sample = sample
-
     def sample(self) -> Any:
-        return self._sample(self.session.prompt)
+        return self.sampler(self.session.prompt)
 
     def open(self, source: Any, dispatch: Dispatch | None) -> Opened:
         return [], source, self.session.feed
