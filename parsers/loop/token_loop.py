@@ -10,15 +10,15 @@ Theory of operation
 -------------------
 The text loop's state machine (``text_session.TextSession``) decides where a turn
 stops; ``token_session.TokenSession`` feeds it ids and keeps the books in ids; the
-loop itself is ``drive``, shared with the text loop.  This module says how a turn
-samples and reads ids (below).  Each sampled
-id goes through the incremental detokenizer, which emits every character with the id
-that completes it, so after id ``k`` the turn's output is ``ends[k]`` characters
-long.  A call's ``span[1]`` then names its completing id: the first ``k`` with
-``ends[k] >= span[1]``.  Ids are atomic, so that id is kept whole; what it carries
-past the call (the *overhang*, e.g. ``}\\n``) is sampled text, and the inserted
-continuation (closer + results + header) skips what the overhang already wrote, so
-``</tool_call>`` never appears twice.
+loop itself is ``drive``'s, shared with the text loop; this module says how a turn
+samples and reads ids (``TokenLoop``).  Each sampled id goes through the incremental
+detokenizer, which emits every character with the id that completes it, so after
+id ``k`` the turn's output is ``ends[k]`` characters long.  A call's ``span[1]``
+then names its completing id: the first ``k`` with ``ends[k] >= span[1]``.  Ids are
+atomic, so that id is kept whole; what it carries past the call (the *overhang*,
+e.g. ``}\\n``) is sampled text, and the inserted continuation (closer + results +
+header) skips what the overhang already wrote, so ``</tool_call>`` never appears
+twice.
 
 The turn's parser is gated by the special ids (``token_parser.SpecialMarks``): a
 marker counts only where a special id wrote it, so marker text that the model wrote
