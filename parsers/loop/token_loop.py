@@ -8,15 +8,17 @@ does: the sampled ids are kept as they came, and only the inserted text is encod
 
 Theory of operation
 -------------------
-The text loop's state machine (``toolwire.loop.tool_loop._Session``) decides where a turn
-stops; this module only moves ids into it and keeps the books in ids.  Each sampled
-id goes through the incremental detokenizer, which emits every character with the id
-that completes it, so after id ``k`` the turn's output is ``ends[k]`` characters
-long.  A call's ``span[1]`` then names its completing id: the first ``k`` with
-``ends[k] >= span[1]``.  Ids are atomic, so that id is kept whole; what it carries
-past the call (the *overhang*, e.g. ``}\\n``) is sampled text, and the inserted
-continuation (closer + results + header) skips what the overhang already wrote, so
-``</tool_call>`` never appears twice.
+The text loop's state machine (``text_session.TextSession``) decides where a turn
+stops; ``token_session.TokenSession`` feeds it ids and keeps the books in ids; the
+loop itself is ``drive``'s, shared with the text loop; this module says how a turn
+samples and reads ids (``TokenLoop``).  Each sampled id goes through the incremental
+detokenizer, which emits every character with the id that completes it, so after
+id ``k`` the turn's output is ``ends[k]`` characters long.  A call's ``span[1]``
+then names its completing id: the first ``k`` with ``ends[k] >= span[1]``.  Ids are
+atomic, so that id is kept whole; what it carries past the call (the *overhang*,
+e.g. ``}\\n``) is sampled text, and the inserted continuation (closer + results +
+header) skips what the overhang already wrote, so ``</tool_call>`` never appears
+twice.
 
 The turn's parser is gated by the special ids (``token_parser.SpecialMarks``): a
 marker counts only where a special id wrote it, so marker text that the model wrote
@@ -37,39 +39,16 @@ prefix property), so the whole rollout is one training datum with tool tokens ma
 
 from __future__ import annotations
 
-import asyncio
 import inspect
-from collections.abc import (
-    AsyncIterable,
-    AsyncIterator,
-    Callable,
-    Iterable,
-    Iterator,
-    Mapping,
-    Sequence,
-)
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from contextlib import aclosing
 from functools import partial
 from typing import Any, TypeAlias
 
 from ..events import Event, ToolCall
-from .renderers import ToolResult
+from .drive import Dispatch, Loop, Opened, adrain_loop, adrive, drain_loop, drive
 from .token_session import TokenSession
-from .tool_loop import (
-    DEFAULT_MAX_STEPS,
-    _aclose,
-    _close,
-    adrain_loop,
-    drain_loop,
-)
-from .tools import (
-    DEFAULT_TIMEOUT,
-    Launched,
-    Tool,
-    arun_tool,
-    collect_tool,
-    execute_tools,
-    launch_tool,
-)
+from .tools import DEFAULT_TIMEOUT, Tool
 from .trajectory import (
     TokenLoopEnd,
     TokenTurn,
@@ -77,6 +56,7 @@ from .trajectory import (
     atomic_sample,
     stream_pairs,
 )
+from .turns import DEFAULT_MAX_STEPS
 
 __all__ = [
     "TokenLoopEnd",
@@ -90,7 +70,41 @@ __all__ = [
 ]
 
 
-# -- drivers -------------------------------------------------------------------------
+TokenSampler: TypeAlias = Callable[[list[int]], Any]
+"""``sample(prompt_ids)``: an iterable of ids / ``(id, logprob)`` pairs / lists of
+them (a streaming engine), or one whole sample (see ``atomic_sample``)."""
+
+
+class TokenLoop(Loop[TokenSession]):
+    """A token turn samples the prompt ids; a stream is fed item by item (each item
+    as ``(id, logprob)`` pairs, each completed call dispatched at once when asked), a
+    whole sample is taken at once."""
+
+    def sample(self) -> Any:
+        return self.sampler(list(self.session.ids))
+
+    async def asample(self) -> Any:
+        source = self.sample()
+        return await source if inspect.isawaitable(source) else source
+
+    def open(self, source: Any, dispatch: Dispatch | None) -> Opened:
+        whole = atomic_sample(source)
+        if whole is not None:
+            return self.session.take(whole), None, None
+        if dispatch is None:
+            return [], source, self._feed
+        return [], source, partial(self._feed_dispatching, dispatch)
+
+    def _feed(self, item: Any) -> list[Event]:
+        return self.session.feed(stream_pairs(item))
+
+    def _feed_dispatching(self, dispatch: Dispatch, item: Any) -> list[Event]:
+        """``_feed`` that starts each completed call's tool before the events go out."""
+        events = self.session.feed(stream_pairs(item))
+        for event in events:
+            if isinstance(event, ToolCall):
+                dispatch(event)
+        return events
 
 
 def _session(
@@ -117,37 +131,6 @@ def _session(
     )
 
 
-def _feed_item(
-    session: TokenSession, item: Any, dispatch: Callable[[ToolCall], object] | None
-) -> list[Event]:
-    """One streamed item's events; with ``dispatch`` (eager dispatch) each completed
-    call's tool is started before the events go out."""
-    events = session.feed(stream_pairs(item))
-    if dispatch is not None:
-        for event in events:
-            if isinstance(event, ToolCall):
-                dispatch(event)
-    return events
-
-
-def _launch_into(launched: list[Launched], tools: Mapping[str, Tool], call: ToolCall) -> None:
-    launched.append(launch_tool(call, tools))
-
-
-def _task_into(
-    tasks: list[asyncio.Future[ToolResult]],
-    tools: Mapping[str, Tool],
-    timeout: float | None,
-    call: ToolCall,
-) -> None:
-    tasks.append(asyncio.ensure_future(arun_tool(call, tools, timeout)))
-
-
-TokenSampler: TypeAlias = Callable[[list[int]], Any]
-"""``sample(prompt_ids)``: an iterable of ids / ``(id, logprob)`` pairs / lists of
-them (a streaming engine), or one whole sample (see ``atomic_sample``)."""
-
-
 def iter_token_tool_loop(
     sample: TokenSampler,
     prompt_ids: Sequence[int],
@@ -168,45 +151,7 @@ def iter_token_tool_loop(
     session = _session(
         prompt_ids, format, tokenizer, schemas, generation_prompt, max_steps, parallel_calls
     )
-    while True:
-        yield session.begin()
-        source = sample(list(session.ids))
-        whole = atomic_sample(source)
-        launched: list[Launched] = []
-        eager = partial(_launch_into, launched, tools) if concurrent else None
-        if whole is not None:
-            yield from session.take(whole)
-        else:
-            iterator = iter(source)
-            try:
-                for item in iterator:
-                    yield from _feed_item(session, item, eager)
-                    if session.stopped:
-                        break
-                else:
-                    yield from session.end_of_output()
-            finally:
-                _close(iterator)
-        end = session.end_turn()
-        yield end
-        reason = session.outcome(end)
-        if reason is not None:
-            yield session.finish(reason)
-            return
-        results: list[ToolResult] = []
-        if launched:
-            calls = session.calls
-            launched += [launch_tool(call, tools) for call in calls[len(launched) :]]
-            outcomes: Iterable[ToolResult] = (collect_tool(one, timeout) for one in launched)
-        else:
-            outcomes = execute_tools(session.calls, tools, timeout, concurrent)
-        for result in outcomes:
-            results.append(session.record(result))
-            yield result
-        session.add_results(results)
-        if len(session.turns) >= session.max_steps:
-            yield session.finish("max_steps")
-            return
+    yield from drive(TokenLoop(sample, session, tools, timeout, concurrent))
 
 
 def run_token_tool_loop(
@@ -238,19 +183,10 @@ def run_token_tool_loop(
     model goes on writing the next one (results still in call order).  The other
     arguments are those of ``toolwire.run_tool_loop``.
     """
-    events = iter_token_tool_loop(
-        sample,
-        prompt_ids,
-        format,
-        tools,
-        tokenizer=tokenizer,
-        schemas=schemas,
-        generation_prompt=generation_prompt,
-        max_steps=max_steps,
-        timeout=timeout,
-        parallel_calls=parallel_calls,
-        concurrent=concurrent,
+    session = _session(
+        prompt_ids, format, tokenizer, schemas, generation_prompt, max_steps, parallel_calls
     )
+    events = drive(TokenLoop(sample, session, tools, timeout, concurrent))
     return drain_loop(events, on_event, TokenLoopEnd).trajectory
 
 
@@ -276,71 +212,9 @@ async def aiter_token_tool_loop(
     session = _session(
         prompt_ids, format, tokenizer, schemas, generation_prompt, max_steps, parallel_calls
     )
-    while True:
-        yield session.begin()
-        source = sample(list(session.ids))
-        if inspect.isawaitable(source):
-            source = await source
-        whole = atomic_sample(source)
-        tasks: list[asyncio.Future[ToolResult]] = []
-        start = partial(_task_into, tasks, tools, timeout) if concurrent else None
-        try:
-            if whole is not None:
-                for event in session.take(whole):
-                    yield event
-            elif isinstance(source, AsyncIterable):
-                aiterator = aiter(source)
-                try:
-                    while True:
-                        try:
-                            item = await anext(aiterator)
-                        except StopAsyncIteration:
-                            for event in session.end_of_output():
-                                yield event
-                            break
-                        for event in _feed_item(session, item, start):
-                            yield event
-                        if session.stopped:
-                            break
-                finally:
-                    await _aclose(aiterator)
-            else:
-                iterator = iter(source)
-                try:
-                    for item in iterator:
-                        for event in _feed_item(session, item, start):
-                            yield event
-                        if session.stopped:
-                            break
-                    else:
-                        for event in session.end_of_output():
-                            yield event
-                finally:
-                    _close(iterator)
-            end = session.end_turn()
-            yield end
-            reason = session.outcome(end)
-            if reason is not None:
-                yield session.finish(reason)
-                return
-            calls = session.calls
-            if concurrent:
-                tasks += [
-                    asyncio.ensure_future(arun_tool(call, tools, timeout))
-                    for call in calls[len(tasks) :]
-                ]
-            results: list[ToolResult] = []
-            for i, call in enumerate(calls):
-                result = await tasks[i] if concurrent else await arun_tool(call, tools, timeout)
-                results.append(session.record(result))
-                yield result
-        finally:
-            for task in tasks:
-                task.cancel()  # only those still running: the turn ended without them
-        session.add_results(results)
-        if len(session.turns) >= session.max_steps:
-            yield session.finish("max_steps")
-            return
+    async with aclosing(adrive(TokenLoop(sample, session, tools, timeout, concurrent))) as events:
+        async for event in events:
+            yield event
 
 
 async def arun_token_tool_loop(
@@ -359,17 +233,8 @@ async def arun_token_tool_loop(
     concurrent: bool = False,
 ) -> Trajectory:
     """The async ``run_token_tool_loop`` (``on_event`` may be a coroutine function)."""
-    events = aiter_token_tool_loop(
-        sample,
-        prompt_ids,
-        format,
-        tools,
-        tokenizer=tokenizer,
-        schemas=schemas,
-        generation_prompt=generation_prompt,
-        max_steps=max_steps,
-        timeout=timeout,
-        parallel_calls=parallel_calls,
-        concurrent=concurrent,
+    session = _session(
+        prompt_ids, format, tokenizer, schemas, generation_prompt, max_steps, parallel_calls
     )
+    events = adrive(TokenLoop(sample, session, tools, timeout, concurrent))
     return (await adrain_loop(events, on_event, TokenLoopEnd)).trajectory

@@ -2,7 +2,7 @@
 
 Theory of operation
 -------------------
-``TokenSession`` wraps the text loop's state machine (``tool_loop._Session``), which
+``TokenSession`` wraps the text loop's state machine (``text_session.TextSession``), which
 decides where a turn stops, and keeps the books in ids.  Each sampled id goes
 through the incremental detokenizer, which emits every character with the id that
 completes it, so a call's ``span[1]`` names its completing id; that id is kept whole
@@ -29,14 +29,10 @@ from ..engine.token_parser import SpecialMarks, token_anchors
 from ..events import Error, Event, ToolCall
 from ..framing.detokenize import IncrementalDetokenizer
 from ..framing.tokenizer import Tokenizer, as_tokenizer
-from .renderers import ToolResult
-from .tool_loop import (
-    DEFAULT_MAX_STEPS,
-    TurnEnd,
-    TurnStart,
-    _Session,
-)
+from .renderer_base import ToolResult
+from .text_session import TextSession
 from .trajectory import AtomicSample, Pair, TokenLoopEnd, TokenReason, TokenTurn, Trajectory
+from .turns import DEFAULT_MAX_STEPS, TurnEnd, TurnStart
 
 __all__ = ["TokenSession"]
 
@@ -60,7 +56,7 @@ def _account(expected: str, written: str) -> int | None:
     return i
 
 
-def _fixed_start(session: _Session, text: str, calls: Sequence[ToolCall]) -> str:
+def _fixed_start(session: TextSession, text: str, calls: Sequence[ToolCall]) -> str:
     """The part of the continuation that does not depend on the results: the
     closer and the framing before the first result's content."""
     one = [ToolResult(call=c, value=None, error=None, content="0") for c in calls]
@@ -93,13 +89,9 @@ class TokenSession:
     ) -> None:
         self.tokenizer: Tokenizer = as_tokenizer(tokenizer)
         self.prompt_ids = [int(i) for i in prompt_ids]
-        self.text = _Session(
-            self.tokenizer.decode(self.prompt_ids),
-            format,
-            schemas=schemas,
-            generation_prompt=generation_prompt,
-            max_steps=max_steps,
-            parallel_calls=parallel_calls,
+        prompt = self.tokenizer.decode(self.prompt_ids)
+        self.text = TextSession(
+            prompt, format, schemas, generation_prompt, max_steps, parallel_calls
         )
         self.ids = list(self.prompt_ids)
         """The current prompt: the first one + every kept and inserted id."""

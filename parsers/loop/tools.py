@@ -31,7 +31,7 @@ from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from typing import Any, TypeAlias
 
 from ..events import ToolCall
-from .renderers import ToolResult
+from .renderer_base import ToolResult
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -162,14 +162,16 @@ def execute_tools(
     tools: Mapping[str, Tool],
     timeout: float | None,
     concurrent: bool,
+    started: Sequence[Launched] = (),
 ) -> Iterator[ToolResult]:
-    """Results in call order; with ``concurrent`` every call starts at once."""
+    """Results in call order; with ``concurrent`` every call starts at once, but for
+    the first ones, ``started`` already (eager dispatch: ``launch_tool``)."""
     if timeout is None and not concurrent:
         for call in calls:
             yield _run_inline(call, tools)
         return
     if concurrent:
-        launched = [launch_tool(call, tools) for call in calls]
+        launched = [*started, *(launch_tool(call, tools) for call in calls[len(started) :])]
         for one in launched:
             yield collect_tool(one, timeout)
     else:

@@ -24,10 +24,8 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, TypeAlias
 
 from ..events import Error, Event, ToolCall
-from .renderers import ToolResult
-from .tool_loop import (
-    Turn,
-)
+from .renderer_base import ToolResult
+from .turns import LoopOver, Turn
 
 __all__ = [
     "AtomicSample",
@@ -183,13 +181,8 @@ class Trajectory:
 
 
 @dataclass(slots=True, kw_only=True)
-class TokenLoopEnd(Event):
+class TokenLoopEnd(LoopOver[TokenReason]):
     """The token loop is over; ``trajectory`` holds the rollout."""
 
     type: ClassVar[str] = "token_loop_end"
-    reason: TokenReason
-    steps: int
     trajectory: Trajectory
-
-    def to_json(self) -> dict[str, Any]:
-        return {"type": self.type, "reason": self.reason, "steps": self.steps}
