@@ -85,5 +85,8 @@ def check_dataset(data: bytes, seed: int, *, field_mode: bool) -> None:
         except (ValueError, RecursionError):
             return  # NaN or nesting past Python's limit: not an array ijson reads alike
         ds = Dataset(io.BytesIO(array), "json", len(array), "<fuzz>")
-        via_array = [r.to_json() for r in check_shard(list(enumerate(ds.records())), options)]
+        records = list(ds.records())
+        if any(isinstance(r, Unreadable) for r in records):
+            return  # ijson refuses a lone surrogate escape that json.loads accepted
+        via_array = [r.to_json() for r in check_shard(list(enumerate(records)), options)]
         assert via_array == whole

@@ -13,6 +13,15 @@ import pytest
 from fuzz.targets import FAMILIES, Selected, family_targets
 
 FOUND = [
+    # A record holding a lone surrogate escape: ijson cannot read it back from a JSON
+    # array (UnicodeDecodeError), which must be reported as an unreadable array.
+    Selected(
+        "check",
+        "check",
+        b'{"output": "<tool_\\"arguments\\ud83d\\ude001}}\\n</tool_call>3d\\ude001}}'
+        b'\\n</tool_call>"}',
+        True,
+    ),
     # Argument text before an invalid literal must be delivered whatever the chunking.
     Selected("formats", "tags", b'<tool_call name="f">text </tool_call>', False),
     # A lone low surrogate escape split across chunks: the error offset is its last digit.

@@ -86,7 +86,8 @@ class Dataset:
             for item in ijson.items(self._source, "item", use_float=True):
                 self.done = self._source.tell() if self._source.seekable() else self.done
                 yield item
-        except ijson.JSONError as exc:
+        except (ijson.JSONError, UnicodeDecodeError) as exc:
+            # ijson raises UnicodeDecodeError for a lone surrogate escape (\udc00).
             yield Unreadable(None, f"the JSON array breaks off: {exc}")
 
     def _parquet(self) -> Iterator[Any]:

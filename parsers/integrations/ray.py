@@ -66,7 +66,12 @@ def check_dataset(
     """Check every record of a Ray ``Dataset``: the per-record results (in row order)
     and the summary report (``toolwire check --report``'s JSON)."""
     ray_data: Any = importlib.import_module("ray.data")
+    # Row order is the record order: on the current context and on the one the
+    # dataset captured when it was created (Ray copies it then).
     ray_data.DataContext.get_current().execution_options.preserve_order = True
+    own = getattr(dataset, "context", None)
+    if own is not None:
+        own.execution_options.preserve_order = True
     options = CheckOptions(format=format, field=field, tools=tuple(tools), schema=schema)
 
     def batch(table: Any) -> dict[str, list[str]]:
