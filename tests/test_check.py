@@ -385,3 +385,43 @@ def test_stream_errors_are_counted_for_their_tool() -> None:
         "get_time": {"calls": 0, "errors": 1},
         "get_weather": {"calls": 1, "errors": 1},
     }
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    city=st.one_of(st.text(max_size=8), st.integers(-3, 3), st.none()),
+    days=st.one_of(st.integers(-2, 3), st.text(max_size=3)),
+    fmt=st.sampled_from(["hermes", "tags", "openai-chat"]),
+    data=st.data(),
+)
+def test_check_arguments_is_chunk_invariant_and_strict_is_the_first_error(
+    city: Any, days: Any, fmt: str, data: st.DataObject
+) -> None:
+    """A schema error comes right after its call, at the same place whatever the
+    chunking (str or bytes); strict mode raises lenient mode's first error."""
+    from tests.conftest import chunkings
+    from toolwire.testing import coalesce
+
+    arguments = json.dumps({"city": city, "days": days})
+    if fmt == "openai-chat":
+        chunk = {"choices": [{"index": 0, "delta": {"tool_calls": [{"index": 0, "id": "c",
+                 "type": "function", "function": {"name": "get_weather",
+                 "arguments": arguments}}]}, "finish_reason": "tool_calls"}]}  # fmt: skip
+        text = f"data: {json.dumps(chunk)}\n\ndata: [DONE]\n\n"
+    else:
+        text = f'<tool_call>{{"name": "get_weather", "arguments": {arguments}}}</tool_call>'
+    options: dict[str, Any] = {"tools": TOOLS, "check_arguments": True}
+    whole = toolwire.parse(text, fmt, **options)
+    payload: Any = text.encode() if data.draw(st.booleans()) else text
+    chunks = data.draw(chunkings(payload))
+    assert coalesce(toolwire.parse(chunks, fmt, **options)) == coalesce(whole)
+    errors = [e for e in whole if isinstance(e, Error)]
+    p = toolwire.parser(fmt, strict=True, **options)
+    try:
+        for c in chunks:
+            p.feed(c)
+        p.close()
+    except toolwire.ParseError as exc:
+        assert errors and (exc.code, exc.offset) == (errors[0].code, errors[0].offset)
+    else:
+        assert not errors
